@@ -1,0 +1,1 @@
+SELECT version FROM moodle_sync_schema_migrations

@@ -1,0 +1,1 @@
+SELECT synced_until FROM moodle_sync_watermark WHERE entity_type = %(entity)s

@@ -1,0 +1,1 @@
+SELECT GET_LOCK('moodle_sync_migrate', 120)

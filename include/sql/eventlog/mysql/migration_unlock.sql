@@ -1,0 +1,1 @@
+SELECT RELEASE_LOCK('moodle_sync_migrate')

@@ -1,0 +1,5 @@
+CREATE TABLE IF NOT EXISTS moodle_sync_schema_migrations (
+    version INT NOT NULL PRIMARY KEY,
+    name VARCHAR(200) NOT NULL,
+    applied_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
+) ENGINE=InnoDB

@@ -1,0 +1,1 @@
+INSERT INTO moodle_sync_schema_migrations (version, name) VALUES (%(version)s, %(name)s)

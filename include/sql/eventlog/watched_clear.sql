@@ -1,0 +1,1 @@
+DELETE FROM moodle_sync_watched_state WHERE entity_type = %(entity)s

@@ -1,0 +1,124 @@
+"""The three synced entities, declared as data: one mechanism (``moodle_sync.sync``) serves them all.
+
+Like a singer-sdk stream, each entity names its key, its replication query, the fields it sends and the
+fields whose change is a real change (``change_fields``: a login that bumps ``lastaccess`` or an edit that
+only bumps ``timemodified`` is no change). Nothing here imports pandas: DAG files import this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class WatchedRows:
+    """Moodle rows whose change writes no timestamp; snapshotted each run to find affected entities."""
+
+    sql: str  # include/sql/moodle/<sql>.sql returning (key, value)
+    fragment: str  # placeholder in the entity's changed-SQL that receives the changed keys
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    name: str
+    dag_id: str
+    schedule: str
+    description: str
+    select_sql: str
+    changed_sql: str
+    key_columns: tuple[str, ...]
+    transform: str  # function name in moodle_sync.transform
+    payload_fields: dict[str, str]  # payload field -> column of the transformed chunk
+    change_fields: tuple[str, ...]  # payload fields hashed to tell a real change
+    modified_column: str
+    event_types: tuple[str, str]  # (first event of a key, later events)
+    deleted_flag: str | None = None  # payload field that turns an event into '<entity>.deleted'
+    has_value_column: str | None = None  # rows without a value only matter once the key was synced
+    changed_sql_without_history: str | None = None
+    watched: WatchedRows | None = None
+    tags: tuple[str, ...] = field(default=())
+
+    def changed_sql_for(self, grade_history_enabled: bool) -> str:
+        if not grade_history_enabled and self.changed_sql_without_history:
+            return self.changed_sql_without_history
+        return self.changed_sql
+
+
+def _same(*names: str) -> dict[str, str]:
+    return {n: n for n in names}
+
+
+USERS = EntitySpec(
+    name="user",
+    dag_id="moodle_sync_users",
+    schedule="*/15 * * * *",
+    description="Moodle users (all but guest; deleted and suspended ones with their flags) to the CRM.",
+    select_sql="users",
+    changed_sql="users_changed",
+    key_columns=("userid",),
+    transform="transform_users",
+    payload_fields=_same(
+        "userid", "username", "email", "firstname", "lastname", "phone1", "phone2", "city", "country",
+        "role", "timecreated", "timemodified", "deleted", "suspended", "auth", "confirmed",
+    ),
+    change_fields=(
+        "userid", "username", "email", "firstname", "lastname", "phone1", "phone2", "city", "country",
+        "role", "timecreated", "deleted", "suspended", "auth", "confirmed",
+    ),
+    modified_column="timemodified",
+    event_types=("user.created", "user.updated"),
+    deleted_flag="deleted",
+)
+
+ENROLMENTS = EntitySpec(
+    name="enrolment",
+    dag_id="moodle_sync_enrolments",
+    schedule="*/15 * * * *",
+    description="Moodle user enrolments, with Moodle's effective 'active' state, to the CRM.",
+    select_sql="enrolments",
+    changed_sql="enrolments_changed",
+    key_columns=("enrollment_id",),
+    transform="transform_enrolments",
+    payload_fields=_same(
+        "enrollment_id", "userid", "courseid", "course_name", "course_shortname", "status", "enrol_method",
+        "timestart", "timeend", "timecreated", "timemodified", "active",
+    ),
+    change_fields=("enrollment_id", "userid", "courseid", "status", "enrol_method", "timestart", "timeend",
+                   "active"),
+    modified_column="timemodified",
+    event_types=("enrolment.created", "enrolment.updated"),
+    watched=WatchedRows(sql="enrol_instances", fragment="watched"),
+)
+
+GRADES = EntitySpec(
+    name="grade",
+    dag_id="moodle_sync_grades",
+    schedule="*/15 * * * *",
+    description="Moodle grades (one per user and grade item) with Moodle's percentage to the CRM.",
+    select_sql="grades",
+    changed_sql="grades_changed",
+    changed_sql_without_history="grades_changed_without_history",
+    key_columns=("userid", "itemid"),
+    transform="transform_grades",
+    payload_fields={
+        "grade_id": "grade_id", "userid": "userid", "user_username": "user_username",
+        "user_email": "user_email", "user_fullname": "user_fullname", "itemid": "itemid",
+        "iteminstance": "iteminstance", "item_name": "item_name", "item_type": "item_type",
+        "item_module": "item_module", "courseid": "courseid", "course_name": "course_name",
+        "course_shortname": "course_shortname", "finalgrade_numeric": "percentage",
+        "finalgrade": "percentage", "raw_grade": "rawgrade", "grade_value": "finalgrade",
+        "grademax": "grademax", "grademin": "grademin", "gradetype": "gradetype", "scaleid": "scaleid",
+        "scale_index": "scale_index", "feedback": "feedback", "hidden": "hidden", "locked": "locked",
+        "overridden": "overridden", "excluded": "excluded", "timecreated": "timecreated",
+        "timemodified": "timemodified", "student_id": "userid", "course_id": "courseid",
+        "assignment_id": "assignment_id",
+    },
+    change_fields=("userid", "itemid", "grade_value", "finalgrade_numeric", "raw_grade", "grademax", "grademin",
+                   "gradetype", "scale_index", "feedback", "hidden", "locked", "overridden", "excluded"),
+    modified_column="timemodified",
+    event_types=("grade.created", "grade.updated"),
+    has_value_column="has_value",
+)
+
+ENTITIES: tuple[EntitySpec, ...] = (USERS, ENROLMENTS, GRADES)
+BY_NAME = {spec.name: spec for spec in ENTITIES}

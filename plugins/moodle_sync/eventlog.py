@@ -1,0 +1,118 @@
+"""The event log database: versioned migrations, per-key state, watermarks, quarantine, event rows.
+
+All statements are in ``include/sql/eventlog``; this module only binds values and owns transactions
+where a step needs its own (migrations, leases).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+
+from moodle_sync.db import Database, utcnow
+from moodle_sync.sql import migrations, split_statements
+
+log = logging.getLogger(__name__)
+AREA = "eventlog"
+
+
+def migrate(db: Database) -> list[int]:
+    """Apply the migrations this database lacks, under a lock; safe to call from every task."""
+    applied_now: list[int] = []
+    db.query(db.sql(AREA, "migration_lock"))
+    try:
+        db.execute(db.sql(AREA, "migrations_table"))
+        db.commit()
+        applied = {row[0] for row in db.query(db.sql(AREA, "applied_migrations"))}
+        for version, name, body in migrations(db.dialect):
+            if version in applied:
+                continue
+            for statement in split_statements(body):
+                db.execute(statement)
+            db.execute(db.sql(AREA, "record_migration"), {"version": version, "name": name})
+            db.commit()
+            applied_now.append(version)
+            log.info("event log: applied migration %s", name)
+    except Exception:
+        db.rollback()
+        raise
+    finally:
+        db.query(db.sql(AREA, "migration_unlock"))
+        db.commit()
+    return applied_now
+
+
+def has_state(db: Database, entity: str) -> bool:
+    return bool(db.query(db.sql(AREA, "state_exists"), {"entity": entity}))
+
+
+def lookup_state(db: Database, entity: str, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """key -> (sequence, content_hash) of what was last emitted for these keys."""
+    if not keys:
+        return {}
+    rows = db.query(db.sql(AREA, "state_lookup"), {"entity": entity, "keys": db.bind_list(keys)})
+    return {key: (int(seq), digest) for key, seq, digest in rows}
+
+
+def write_events(db: Database, events: Sequence[tuple], states: Sequence[tuple]) -> None:
+    """Insert new event rows and move their keys' state forward (no commit: the caller's transaction)."""
+    db.executemany(db.sql(AREA, "insert_event"), events)
+    db.executemany(db.sql(AREA, "upsert_state"), states)
+
+
+def quarantine(db: Database, entity: str, rows: Iterable[tuple[str, str]], run_id: str | None) -> None:
+    now = db.ts(utcnow())
+    db.executemany(db.sql(AREA, "upsert_quarantine"), [(entity, key, reason, run_id, now, now) for key, reason in rows])
+
+
+def get_watermark(db: Database, entity: str) -> int | None:
+    rows = db.query(db.sql(AREA, "get_watermark"), {"entity": entity})
+    return int(rows[0][0]) if rows else None
+
+
+def set_watermark(db: Database, entity: str, synced_until: int, run_id: str | None) -> None:
+    db.execute(db.sql(AREA, "set_watermark"),
+               {"entity": entity, "synced_until": synced_until, "dag_run_id": run_id, "now": db.ts(utcnow())})
+
+
+def watched_state(db: Database, entity: str) -> dict[str, str]:
+    return dict(db.query(db.sql(AREA, "watched_lookup"), {"entity": entity}))
+
+
+def replace_watched_state(db: Database, entity: str, values: dict[str, str]) -> None:
+    db.execute(db.sql(AREA, "watched_clear"), {"entity": entity})
+    db.executemany(db.sql(AREA, "watched_insert"), [(entity, k, v) for k, v in values.items()])
+
+
+def status_counts(db: Database) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for entity, status, n in db.query(db.sql(AREA, "status_counts")):
+        counts.setdefault(entity, {})[status] = int(n)
+    return counts
+
+
+def claim_due(db: Database, entity: str, owner: str, limit: int, lease: dt.timedelta) -> list[tuple]:
+    """Lease up to ``limit`` due events (one per key, oldest first) to ``owner`` and commit the lease."""
+    now = utcnow()
+    try:
+        rows = db.query(db.sql(AREA, "claim_due"), {"entity": entity, "now": db.ts(now), "limit": limit})
+        if rows:
+            db.execute(db.sql(AREA, "lease_events"),
+                       {"owner": owner, "lease_until": db.ts(now + lease), "ids": db.bind_list([r[0] for r in rows])})
+        db.commit()
+    except Exception:
+        db.rollback()
+        raise
+    return rows
+
+
+def record_results(db: Database, sent: Sequence[dict], failed: Sequence[dict]) -> None:
+    """Store delivery outcomes and release their leases, in one transaction."""
+    try:
+        db.executemany(db.sql(AREA, "mark_sent"), sent)
+        db.executemany(db.sql(AREA, "mark_failed"), failed)
+        db.commit()
+    except Exception:
+        db.rollback()
+        raise

@@ -1,0 +1,74 @@
+"""Every SQL statement lives in ``include/sql``; this module finds and renders them.
+
+A statement is looked up as ``<area>/<dialect>/<name>.sql`` first, then ``<area>/<name>.sql``, so a
+dialect-specific file exists only where dialects really differ. Identifiers that come from
+configuration (the Moodle table prefix) are validated before they are put into the text; every
+value is bound as a parameter.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from pathlib import Path
+
+SQL_ROOT = Path(os.environ.get("MOODLE_SYNC_SQL_DIR") or Path(__file__).resolve().parents[2] / "include" / "sql")
+
+_PREFIX_RE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9_]{0,29})?$")
+_COMMENT_RE = re.compile(r"^\s*--.*$", re.MULTILINE)
+
+
+class ConfigError(ValueError):
+    """A setting is wrong; the message says which one and how to fix it."""
+
+
+def validate_prefix(prefix: str) -> str:
+    """Return ``prefix`` if it is a safe SQL identifier prefix, else raise ConfigError."""
+    if not isinstance(prefix, str) or not _PREFIX_RE.match(prefix):
+        raise ConfigError(
+            f"Moodle table prefix {prefix!r} is not a valid SQL identifier prefix: use letters, digits and "
+            "underscores, starting with a letter, at most 30 characters (Moodle's default is 'mdl_'). "
+            "Set it in the 'table_prefix' extra of the moodle_db connection."
+        )
+    return prefix
+
+
+@functools.lru_cache(maxsize=None)
+def _read(area: str, name: str, dialect: str | None) -> str:
+    candidates = ([SQL_ROOT / area / dialect / f"{name}.sql"] if dialect else []) + [SQL_ROOT / area / f"{name}.sql"]
+    for path in candidates:
+        if path.is_file():
+            # Comments are dropped: drivers with pyformat parameters would read a '%' in them.
+            return _COMMENT_RE.sub("", path.read_text(encoding="utf-8")).strip().rstrip(";")
+    raise FileNotFoundError(f"no SQL file for {area}/{name} (dialect {dialect}) under {SQL_ROOT}")
+
+
+def load(area: str, name: str, dialect: str | None = None, **fragments: str) -> str:
+    """Read a statement and fill its ``{placeholders}`` (table prefix, nested fragments)."""
+    text = _read(area, name, dialect)
+    if "prefix" in fragments:
+        validate_prefix(fragments["prefix"])
+    # Fragments may themselves hold {prefix}: render until stable (two passes at most here).
+    for _ in range(3):
+        rendered = text.format(**fragments) if fragments else text
+        if rendered == text:
+            break
+        text = rendered
+    return text
+
+
+def migrations(dialect: str) -> list[tuple[int, str, str]]:
+    """(version, name, statements) of every migration for ``dialect``, in order."""
+    folder = SQL_ROOT / "eventlog" / "migrations" / dialect
+    found = []
+    for path in sorted(folder.glob("*.sql")):
+        version = int(path.name.split("_", 1)[0])
+        body = _COMMENT_RE.sub("", path.read_text(encoding="utf-8"))
+        found.append((version, path.stem, body))
+    return found
+
+
+def split_statements(body: str) -> list[str]:
+    """Split a migration file on ';' at line ends (our DDL holds no procedural blocks)."""
+    return [s.strip() for s in re.split(r";\s*$", body, flags=re.MULTILINE) if s.strip()]

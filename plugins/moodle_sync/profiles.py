@@ -1,0 +1,40 @@
+"""Payload profiles: how an event-log row becomes a request body.
+
+The log stores the entity's state and a canonical type (``user.created``, ``grade.updated``, ...); the
+wire format is chosen per endpoint at delivery time, so switching profiles never rewrites the log.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+#: The backend of the legacy plugin accepts only these types (../shared/contracts/LEGACY_WEBHOOK.md):
+#: no grade_created, enrolment updates travel as enrollment_created with the current state, and
+#: deleted or suspended users as user_updated with their flags.
+LEGACY_TYPES = {
+    "user.created": "user_created",
+    "user.updated": "user_updated",
+    "user.deleted": "user_updated",
+    "enrolment.created": "enrollment_created",
+    "enrolment.updated": "enrollment_created",
+    "enrolment.deleted": "enrollment_deleted",
+    "grade.created": "grade_updated",
+    "grade.updated": "grade_updated",
+    "grade.deleted": "grade_updated",
+}
+
+
+def legacy(event_id: str, event_type: str, payload: str, now: float | None = None) -> bytes:
+    """``{event_id, event_type, event_data, moodle_event_id, timestamp}`` exactly as the plugin sent it."""
+    body = {
+        "event_id": event_id,
+        "event_type": LEGACY_TYPES[event_type],
+        "event_data": json.loads(payload),
+        "moodle_event_id": None,
+        "timestamp": int(now if now is not None else time.time()),
+    }
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+PROFILES = {"legacy": legacy}

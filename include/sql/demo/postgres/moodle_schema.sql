@@ -1,0 +1,368 @@
+-- The same Moodle 4.5 tables as on MariaDB, in the shape Moodle's XMLDB generator gives them on PostgreSQL:
+-- BIGSERIAL ids, BIGINT/SMALLINT/INTEGER integers, VARCHAR, TEXT, NUMERIC; no foreign keys; every index
+-- (unique ones included) under the same prefixed name as on MariaDB. Demo and benchmark only.
+
+DROP TABLE IF EXISTS {prefix}config;
+CREATE TABLE {prefix}config (
+    id BIGSERIAL,
+    name VARCHAR(255) NOT NULL DEFAULT '',
+    value TEXT NOT NULL,
+    CONSTRAINT {prefix}conf_id_pk PRIMARY KEY (id)
+);
+CREATE UNIQUE INDEX {prefix}conf_nam_uix ON {prefix}config (name);
+
+DROP TABLE IF EXISTS {prefix}user;
+CREATE TABLE {prefix}user (
+    id BIGSERIAL,
+    auth VARCHAR(20) NOT NULL DEFAULT 'manual',
+    confirmed SMALLINT NOT NULL DEFAULT 0,
+    policyagreed SMALLINT NOT NULL DEFAULT 0,
+    deleted SMALLINT NOT NULL DEFAULT 0,
+    suspended SMALLINT NOT NULL DEFAULT 0,
+    mnethostid BIGINT NOT NULL DEFAULT 0,
+    username VARCHAR(100) NOT NULL DEFAULT '',
+    password VARCHAR(255) NOT NULL DEFAULT '',
+    idnumber VARCHAR(255) NOT NULL DEFAULT '',
+    firstname VARCHAR(100) NOT NULL DEFAULT '',
+    lastname VARCHAR(100) NOT NULL DEFAULT '',
+    email VARCHAR(100) NOT NULL DEFAULT '',
+    emailstop SMALLINT NOT NULL DEFAULT 0,
+    phone1 VARCHAR(20) NOT NULL DEFAULT '',
+    phone2 VARCHAR(20) NOT NULL DEFAULT '',
+    institution VARCHAR(255) NOT NULL DEFAULT '',
+    department VARCHAR(255) NOT NULL DEFAULT '',
+    address VARCHAR(255) NOT NULL DEFAULT '',
+    city VARCHAR(120) NOT NULL DEFAULT '',
+    country VARCHAR(2) NOT NULL DEFAULT '',
+    lang VARCHAR(30) NOT NULL DEFAULT 'en',
+    calendartype VARCHAR(30) NOT NULL DEFAULT 'gregorian',
+    theme VARCHAR(50) NOT NULL DEFAULT '',
+    timezone VARCHAR(100) NOT NULL DEFAULT '99',
+    firstaccess BIGINT NOT NULL DEFAULT 0,
+    lastaccess BIGINT NOT NULL DEFAULT 0,
+    lastlogin BIGINT NOT NULL DEFAULT 0,
+    currentlogin BIGINT NOT NULL DEFAULT 0,
+    lastip VARCHAR(45) NOT NULL DEFAULT '',
+    secret VARCHAR(15) NOT NULL DEFAULT '',
+    picture BIGINT NOT NULL DEFAULT 0,
+    description TEXT,
+    descriptionformat SMALLINT NOT NULL DEFAULT 1,
+    mailformat SMALLINT NOT NULL DEFAULT 1,
+    maildigest SMALLINT NOT NULL DEFAULT 0,
+    maildisplay SMALLINT NOT NULL DEFAULT 2,
+    autosubscribe SMALLINT NOT NULL DEFAULT 1,
+    trackforums SMALLINT NOT NULL DEFAULT 0,
+    timecreated BIGINT NOT NULL DEFAULT 0,
+    timemodified BIGINT NOT NULL DEFAULT 0,
+    trustbitmask BIGINT NOT NULL DEFAULT 0,
+    imagealt VARCHAR(255),
+    lastnamephonetic VARCHAR(255),
+    firstnamephonetic VARCHAR(255),
+    middlename VARCHAR(255),
+    alternatename VARCHAR(255),
+    moodlenetprofile VARCHAR(255),
+    CONSTRAINT {prefix}user_id_pk PRIMARY KEY (id)
+);
+CREATE UNIQUE INDEX {prefix}user_mneuse_uix ON {prefix}user (mnethostid, username);
+CREATE INDEX {prefix}user_del_ix ON {prefix}user (deleted);
+CREATE INDEX {prefix}user_con_ix ON {prefix}user (confirmed);
+CREATE INDEX {prefix}user_fir_ix ON {prefix}user (firstname);
+CREATE INDEX {prefix}user_las_ix ON {prefix}user (lastname);
+CREATE INDEX {prefix}user_cit_ix ON {prefix}user (city);
+CREATE INDEX {prefix}user_cou_ix ON {prefix}user (country);
+CREATE INDEX {prefix}user_las2_ix ON {prefix}user (lastaccess);
+CREATE INDEX {prefix}user_ema_ix ON {prefix}user (email);
+CREATE INDEX {prefix}user_aut_ix ON {prefix}user (auth);
+CREATE INDEX {prefix}user_idn_ix ON {prefix}user (idnumber);
+CREATE INDEX {prefix}user_fir2_ix ON {prefix}user (firstnamephonetic);
+CREATE INDEX {prefix}user_las3_ix ON {prefix}user (lastnamephonetic);
+CREATE INDEX {prefix}user_mid_ix ON {prefix}user (middlename);
+CREATE INDEX {prefix}user_alt_ix ON {prefix}user (alternatename);
+
+DROP TABLE IF EXISTS {prefix}role;
+CREATE TABLE {prefix}role (
+    id BIGSERIAL,
+    name VARCHAR(255) NOT NULL DEFAULT '',
+    shortname VARCHAR(100) NOT NULL DEFAULT '',
+    description TEXT NOT NULL,
+    sortorder BIGINT NOT NULL DEFAULT 0,
+    archetype VARCHAR(30) NOT NULL DEFAULT '',
+    CONSTRAINT {prefix}role_id_pk PRIMARY KEY (id)
+);
+CREATE UNIQUE INDEX {prefix}role_sor_uix ON {prefix}role (sortorder);
+CREATE UNIQUE INDEX {prefix}role_sho_uix ON {prefix}role (shortname);
+
+DROP TABLE IF EXISTS {prefix}role_assignments;
+CREATE TABLE {prefix}role_assignments (
+    id BIGSERIAL,
+    roleid BIGINT NOT NULL DEFAULT 0,
+    contextid BIGINT NOT NULL DEFAULT 0,
+    userid BIGINT NOT NULL DEFAULT 0,
+    timemodified BIGINT NOT NULL DEFAULT 0,
+    modifierid BIGINT NOT NULL DEFAULT 0,
+    component VARCHAR(100) NOT NULL DEFAULT '',
+    itemid BIGINT NOT NULL DEFAULT 0,
+    sortorder BIGINT NOT NULL DEFAULT 0,
+    CONSTRAINT {prefix}roleassi_id_pk PRIMARY KEY (id)
+);
+CREATE INDEX {prefix}roleassi_sor_ix ON {prefix}role_assignments (sortorder);
+CREATE INDEX {prefix}roleassi_rolcon_ix ON {prefix}role_assignments (roleid, contextid);
+CREATE INDEX {prefix}roleassi_useconrol_ix ON {prefix}role_assignments (userid, contextid, roleid);
+CREATE INDEX {prefix}roleassi_comiteuse_ix ON {prefix}role_assignments (component, itemid, userid);
+CREATE INDEX {prefix}roleassi_rol_ix ON {prefix}role_assignments (roleid);
+CREATE INDEX {prefix}roleassi_con_ix ON {prefix}role_assignments (contextid);
+CREATE INDEX {prefix}roleassi_use_ix ON {prefix}role_assignments (userid);
+
+DROP TABLE IF EXISTS {prefix}context;
+CREATE TABLE {prefix}context (
+    id BIGSERIAL,
+    contextlevel BIGINT NOT NULL DEFAULT 0,
+    instanceid BIGINT NOT NULL DEFAULT 0,
+    path VARCHAR(255),
+    depth SMALLINT NOT NULL DEFAULT 0,
+    locked SMALLINT NOT NULL DEFAULT 0,
+    CONSTRAINT {prefix}cont_id_pk PRIMARY KEY (id)
+);
+CREATE UNIQUE INDEX {prefix}cont_conins_uix ON {prefix}context (contextlevel, instanceid);
+CREATE INDEX {prefix}cont_ins_ix ON {prefix}context (instanceid);
+CREATE INDEX {prefix}cont_pat_ix ON {prefix}context (path);
+
+DROP TABLE IF EXISTS {prefix}course;
+CREATE TABLE {prefix}course (
+    id BIGSERIAL,
+    category BIGINT NOT NULL DEFAULT 0,
+    sortorder BIGINT NOT NULL DEFAULT 0,
+    fullname VARCHAR(254) NOT NULL DEFAULT '',
+    shortname VARCHAR(255) NOT NULL DEFAULT '',
+    idnumber VARCHAR(100) NOT NULL DEFAULT '',
+    summary TEXT,
+    summaryformat SMALLINT NOT NULL DEFAULT 0,
+    format VARCHAR(21) NOT NULL DEFAULT 'topics',
+    showgrades SMALLINT NOT NULL DEFAULT 1,
+    newsitems INTEGER NOT NULL DEFAULT 1,
+    startdate BIGINT NOT NULL DEFAULT 0,
+    enddate BIGINT NOT NULL DEFAULT 0,
+    relativedatesmode SMALLINT NOT NULL DEFAULT 0,
+    marker BIGINT NOT NULL DEFAULT 0,
+    maxbytes BIGINT NOT NULL DEFAULT 0,
+    legacyfiles SMALLINT NOT NULL DEFAULT 0,
+    showreports SMALLINT NOT NULL DEFAULT 0,
+    visible SMALLINT NOT NULL DEFAULT 1,
+    visibleold SMALLINT NOT NULL DEFAULT 1,
+    downloadcontent SMALLINT,
+    groupmode SMALLINT NOT NULL DEFAULT 0,
+    groupmodeforce SMALLINT NOT NULL DEFAULT 0,
+    defaultgroupingid BIGINT NOT NULL DEFAULT 0,
+    lang VARCHAR(30) NOT NULL DEFAULT '',
+    calendartype VARCHAR(30) NOT NULL DEFAULT '',
+    theme VARCHAR(50) NOT NULL DEFAULT '',
+    timecreated BIGINT NOT NULL DEFAULT 0,
+    timemodified BIGINT NOT NULL DEFAULT 0,
+    requested SMALLINT NOT NULL DEFAULT 0,
+    enablecompletion SMALLINT NOT NULL DEFAULT 0,
+    completionnotify SMALLINT NOT NULL DEFAULT 0,
+    cacherev BIGINT NOT NULL DEFAULT 0,
+    originalcourseid BIGINT,
+    showactivitydates SMALLINT NOT NULL DEFAULT 0,
+    showcompletionconditions SMALLINT,
+    pdfexportfont VARCHAR(50),
+    CONSTRAINT {prefix}cour_id_pk PRIMARY KEY (id)
+);
+CREATE INDEX {prefix}cour_cat_ix ON {prefix}course (category);
+CREATE INDEX {prefix}cour_idn_ix ON {prefix}course (idnumber);
+CREATE INDEX {prefix}cour_sho_ix ON {prefix}course (shortname);
+CREATE INDEX {prefix}cour_sor_ix ON {prefix}course (sortorder);
+CREATE INDEX {prefix}cour_ori_ix ON {prefix}course (originalcourseid);
+
+DROP TABLE IF EXISTS {prefix}enrol;
+CREATE TABLE {prefix}enrol (
+    id BIGSERIAL,
+    enrol VARCHAR(20) NOT NULL DEFAULT '',
+    status BIGINT NOT NULL DEFAULT 0,
+    courseid BIGINT NOT NULL,
+    sortorder BIGINT NOT NULL DEFAULT 0,
+    name VARCHAR(255),
+    enrolperiod BIGINT DEFAULT 0,
+    enrolstartdate BIGINT DEFAULT 0,
+    enrolenddate BIGINT DEFAULT 0,
+    expirynotify SMALLINT DEFAULT 0,
+    expirythreshold BIGINT DEFAULT 0,
+    notifyall SMALLINT DEFAULT 0,
+    password VARCHAR(50),
+    cost VARCHAR(20),
+    currency VARCHAR(3),
+    roleid BIGINT DEFAULT 0,
+    customint1 BIGINT,
+    customint2 BIGINT,
+    customint3 BIGINT,
+    customint4 BIGINT,
+    customint5 BIGINT,
+    customint6 BIGINT,
+    customint7 BIGINT,
+    customint8 BIGINT,
+    customchar1 VARCHAR(255),
+    customchar2 VARCHAR(255),
+    customchar3 VARCHAR(1333),
+    customdec1 NUMERIC(12,7),
+    customdec2 NUMERIC(12,7),
+    customtext1 TEXT,
+    customtext2 TEXT,
+    customtext3 TEXT,
+    customtext4 TEXT,
+    timecreated BIGINT NOT NULL DEFAULT 0,
+    timemodified BIGINT NOT NULL DEFAULT 0,
+    CONSTRAINT {prefix}enro_id_pk PRIMARY KEY (id)
+);
+CREATE INDEX {prefix}enro_enr_ix ON {prefix}enrol (enrol);
+CREATE INDEX {prefix}enro_cou_ix ON {prefix}enrol (courseid);
+CREATE INDEX {prefix}enro_rol_ix ON {prefix}enrol (roleid);
+
+DROP TABLE IF EXISTS {prefix}user_enrolments;
+CREATE TABLE {prefix}user_enrolments (
+    id BIGSERIAL,
+    status BIGINT NOT NULL DEFAULT 0,
+    enrolid BIGINT NOT NULL,
+    userid BIGINT NOT NULL,
+    timestart BIGINT NOT NULL DEFAULT 0,
+    timeend BIGINT NOT NULL DEFAULT 2147483647,
+    modifierid BIGINT NOT NULL DEFAULT 0,
+    timecreated BIGINT NOT NULL DEFAULT 0,
+    timemodified BIGINT NOT NULL DEFAULT 0,
+    CONSTRAINT {prefix}userenro_id_pk PRIMARY KEY (id)
+);
+CREATE UNIQUE INDEX {prefix}userenro_enruse_uix ON {prefix}user_enrolments (enrolid, userid);
+CREATE INDEX {prefix}userenro_enr_ix ON {prefix}user_enrolments (enrolid);
+CREATE INDEX {prefix}userenro_use_ix ON {prefix}user_enrolments (userid);
+CREATE INDEX {prefix}userenro_mod_ix ON {prefix}user_enrolments (modifierid);
+
+DROP TABLE IF EXISTS {prefix}grade_items;
+CREATE TABLE {prefix}grade_items (
+    id BIGSERIAL,
+    courseid BIGINT,
+    categoryid BIGINT,
+    itemname VARCHAR(255),
+    itemtype VARCHAR(30) NOT NULL DEFAULT '',
+    itemmodule VARCHAR(30),
+    iteminstance BIGINT,
+    itemnumber BIGINT,
+    iteminfo TEXT,
+    idnumber VARCHAR(255),
+    calculation TEXT,
+    gradetype SMALLINT NOT NULL DEFAULT 1,
+    grademax NUMERIC(10,5) NOT NULL DEFAULT 100.00000,
+    grademin NUMERIC(10,5) NOT NULL DEFAULT 0.00000,
+    scaleid BIGINT,
+    outcomeid BIGINT,
+    gradepass NUMERIC(10,5) NOT NULL DEFAULT 0.00000,
+    multfactor NUMERIC(10,5) NOT NULL DEFAULT 1.00000,
+    plusfactor NUMERIC(10,5) NOT NULL DEFAULT 0.00000,
+    aggregationcoef NUMERIC(10,5) NOT NULL DEFAULT 0.00000,
+    aggregationcoef2 NUMERIC(10,5) NOT NULL DEFAULT 0.00000,
+    sortorder BIGINT NOT NULL DEFAULT 0,
+    display BIGINT NOT NULL DEFAULT 0,
+    decimals SMALLINT,
+    hidden BIGINT NOT NULL DEFAULT 0,
+    locked BIGINT NOT NULL DEFAULT 0,
+    locktime BIGINT NOT NULL DEFAULT 0,
+    needsupdate BIGINT NOT NULL DEFAULT 0,
+    weightoverride SMALLINT NOT NULL DEFAULT 0,
+    timecreated BIGINT,
+    timemodified BIGINT,
+    CONSTRAINT {prefix}graditem_id_pk PRIMARY KEY (id)
+);
+CREATE INDEX {prefix}graditem_locloc_ix ON {prefix}grade_items (locked, locktime);
+CREATE INDEX {prefix}graditem_itenee_ix ON {prefix}grade_items (itemtype, needsupdate);
+CREATE INDEX {prefix}graditem_gra_ix ON {prefix}grade_items (gradetype);
+CREATE INDEX {prefix}graditem_idncou_ix ON {prefix}grade_items (idnumber, courseid);
+CREATE INDEX {prefix}graditem_iteiteitecou_ix ON {prefix}grade_items (itemtype, itemmodule, iteminstance, courseid);
+CREATE INDEX {prefix}graditem_cou_ix ON {prefix}grade_items (courseid);
+CREATE INDEX {prefix}graditem_cat_ix ON {prefix}grade_items (categoryid);
+CREATE INDEX {prefix}graditem_sca_ix ON {prefix}grade_items (scaleid);
+CREATE INDEX {prefix}graditem_out_ix ON {prefix}grade_items (outcomeid);
+
+DROP TABLE IF EXISTS {prefix}grade_grades;
+CREATE TABLE {prefix}grade_grades (
+    id BIGSERIAL,
+    itemid BIGINT NOT NULL,
+    userid BIGINT NOT NULL,
+    rawgrade NUMERIC(10,5),
+    rawgrademax NUMERIC(10,5) NOT NULL DEFAULT 100.00000,
+    rawgrademin NUMERIC(10,5) NOT NULL DEFAULT 0.00000,
+    rawscaleid BIGINT,
+    usermodified BIGINT,
+    finalgrade NUMERIC(10,5),
+    hidden BIGINT NOT NULL DEFAULT 0,
+    locked BIGINT NOT NULL DEFAULT 0,
+    locktime BIGINT NOT NULL DEFAULT 0,
+    exported BIGINT NOT NULL DEFAULT 0,
+    overridden BIGINT NOT NULL DEFAULT 0,
+    excluded BIGINT NOT NULL DEFAULT 0,
+    feedback TEXT,
+    feedbackformat BIGINT NOT NULL DEFAULT 0,
+    information TEXT,
+    informationformat BIGINT NOT NULL DEFAULT 0,
+    timecreated BIGINT,
+    timemodified BIGINT,
+    aggregationstatus VARCHAR(10) NOT NULL DEFAULT 'unknown',
+    aggregationweight NUMERIC(10,5),
+    CONSTRAINT {prefix}gradgrad_id_pk PRIMARY KEY (id)
+);
+CREATE UNIQUE INDEX {prefix}gradgrad_useite_uix ON {prefix}grade_grades (userid, itemid);
+CREATE INDEX {prefix}gradgrad_locloc_ix ON {prefix}grade_grades (locked, locktime);
+CREATE INDEX {prefix}gradgrad_ite_ix ON {prefix}grade_grades (itemid);
+CREATE INDEX {prefix}gradgrad_use_ix ON {prefix}grade_grades (userid);
+CREATE INDEX {prefix}gradgrad_raw_ix ON {prefix}grade_grades (rawscaleid);
+CREATE INDEX {prefix}gradgrad_use2_ix ON {prefix}grade_grades (usermodified);
+
+DROP TABLE IF EXISTS {prefix}grade_grades_history;
+CREATE TABLE {prefix}grade_grades_history (
+    id BIGSERIAL,
+    action BIGINT NOT NULL DEFAULT 0,
+    oldid BIGINT NOT NULL,
+    source VARCHAR(255),
+    timemodified BIGINT,
+    loggeduser BIGINT,
+    itemid BIGINT NOT NULL,
+    userid BIGINT NOT NULL,
+    rawgrade NUMERIC(10,5),
+    rawgrademax NUMERIC(10,5) NOT NULL DEFAULT 100.00000,
+    rawgrademin NUMERIC(10,5) NOT NULL DEFAULT 0.00000,
+    rawscaleid BIGINT,
+    usermodified BIGINT,
+    finalgrade NUMERIC(10,5),
+    hidden BIGINT NOT NULL DEFAULT 0,
+    locked BIGINT NOT NULL DEFAULT 0,
+    locktime BIGINT NOT NULL DEFAULT 0,
+    exported BIGINT NOT NULL DEFAULT 0,
+    overridden BIGINT NOT NULL DEFAULT 0,
+    excluded BIGINT NOT NULL DEFAULT 0,
+    feedback TEXT,
+    feedbackformat BIGINT NOT NULL DEFAULT 0,
+    information TEXT,
+    informationformat BIGINT NOT NULL DEFAULT 0,
+    CONSTRAINT {prefix}gradgradhist_id_pk PRIMARY KEY (id)
+);
+CREATE INDEX {prefix}gradgradhist_act_ix ON {prefix}grade_grades_history (action);
+CREATE INDEX {prefix}gradgradhist_tim_ix ON {prefix}grade_grades_history (timemodified);
+CREATE INDEX {prefix}gradgradhist_useitetim_ix ON {prefix}grade_grades_history (userid, itemid, timemodified);
+CREATE INDEX {prefix}gradgradhist_old_ix ON {prefix}grade_grades_history (oldid);
+CREATE INDEX {prefix}gradgradhist_ite_ix ON {prefix}grade_grades_history (itemid);
+CREATE INDEX {prefix}gradgradhist_use_ix ON {prefix}grade_grades_history (userid);
+CREATE INDEX {prefix}gradgradhist_raw_ix ON {prefix}grade_grades_history (rawscaleid);
+CREATE INDEX {prefix}gradgradhist_use2_ix ON {prefix}grade_grades_history (usermodified);
+CREATE INDEX {prefix}gradgradhist_log_ix ON {prefix}grade_grades_history (loggeduser);
+
+DROP TABLE IF EXISTS {prefix}scale;
+CREATE TABLE {prefix}scale (
+    id BIGSERIAL,
+    courseid BIGINT NOT NULL DEFAULT 0,
+    userid BIGINT NOT NULL DEFAULT 0,
+    name VARCHAR(255) NOT NULL DEFAULT '',
+    scale TEXT NOT NULL,
+    description TEXT NOT NULL,
+    descriptionformat SMALLINT NOT NULL DEFAULT 0,
+    timemodified BIGINT NOT NULL DEFAULT 0,
+    CONSTRAINT {prefix}scal_id_pk PRIMARY KEY (id)
+);
+CREATE INDEX {prefix}scal_cou_ix ON {prefix}scale (courseid);
+CREATE INDEX {prefix}scal_use_ix ON {prefix}scale (userid);

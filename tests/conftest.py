@@ -1,0 +1,104 @@
+"""Shared fixtures: real MariaDB and PostgreSQL on loopback, the shared Moodle fixture, a real receiver.
+
+Airflow reads its configuration at import time, so the test AIRFLOW_HOME is set before anything imports it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DUMP = ROOT.parent / "shared" / "moodle" / "moodle-4.5.5-fixture.sql.gz"
+MYSQL_URI = "mysql://root@127.0.0.1:3306/{db}"
+POSTGRES_URI = "postgres://postgres@127.0.0.1:5432/{db}"
+
+_home = tempfile.mkdtemp(prefix="mzs-airflow-")
+os.environ.setdefault("AIRFLOW_HOME", _home)
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
+
+
+def mysql_cli(*args: str, stdin: bytes | None = None) -> None:
+    subprocess.run(["mariadb", "-h", "127.0.0.1", "-u", "root", *args], input=stdin, check=True)
+
+
+def recreate_mysql_database(name: str) -> None:
+    mysql_cli("-e", f"DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name} CHARACTER SET utf8mb4 "
+                    "COLLATE utf8mb4_unicode_ci")
+
+
+def recreate_postgres_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def set_connection(conn_id: str, uri: str) -> None:
+    os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = uri
+
+
+@pytest.fixture(scope="session")
+def fixture_dump() -> bytes:
+    if not SHARED_DUMP.is_file():
+        pytest.skip(f"shared Moodle fixture not found at {SHARED_DUMP} (clone with ../shared beside the project)")
+    return gzip.decompress(SHARED_DUMP.read_bytes())
+
+
+@pytest.fixture
+def moodle(fixture_dump):
+    """A private copy of the real Moodle 4.5 fixture on MariaDB, as the ``moodle_db`` connection."""
+    from moodle_sync import db
+
+    name = "mzs_test_moodle"
+    recreate_mysql_database(name)
+    mysql_cli(name, stdin=fixture_dump)
+    set_connection("moodle_db", MYSQL_URI.format(db=name))
+    conn = db.connect("moodle_db")
+    yield conn
+    conn.close()
+
+
+@pytest.fixture(params=["mysql", "postgres"])
+def store(request):
+    """An empty, migrated event-log database as ``moodle_sync_db``: on MariaDB and on PostgreSQL."""
+    from moodle_sync import db, eventlog
+
+    name = "mzs_test_store"
+    if request.param == "mysql":
+        recreate_mysql_database(name)
+        set_connection("moodle_sync_db", MYSQL_URI.format(db=name))
+    else:
+        recreate_postgres_database(name)
+        set_connection("moodle_sync_db", POSTGRES_URI.format(db=name))
+    conn = db.connect("moodle_sync_db")
+    eventlog.migrate(conn)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def receiver():
+    from moodle_sync.receiver import Receiver
+
+    with Receiver(token="test-token-123") as r:
+        yield r
+
+
+def wait_until(predicate, timeout=10.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False

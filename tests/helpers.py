@@ -1,0 +1,54 @@
+"""Small helpers the tests share: run one sync like the DAG does, read the event log back."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from moodle_sync import eventlog
+from moodle_sync.entities import BY_NAME
+from moodle_sync.sync import sync_entity
+from moodle_sync.window import resolve_window
+
+
+def run_sync(entity: str, moodle, store, *, now: int | None = None, since=None, until=None,
+             run_type: str = "manual", interval=(None, None), prefix: str = "mdl_"):
+    spec = BY_NAME[entity]
+    now = now or int(time.time())
+    window = resolve_window(run_type=run_type, interval_start=interval[0], interval_end=interval[1],
+                            since=since, until=until, watermark=eventlog.get_watermark(store, entity), now=now)
+    return sync_entity(spec, moodle, store, window, prefix=prefix, run_id=f"test-{entity}")
+
+
+def events(store, entity: str | None = None) -> list[dict]:
+    sql = ("SELECT event_id, event_type, entity_type, entity_key, sequence, payload, status, attempts, "
+           "next_retry_at, last_error, last_http_status, sent_at FROM moodle_sync_event_log")
+    params = None
+    if entity:
+        sql += " WHERE entity_type = %(entity)s"
+        params = {"entity": entity}
+    rows = store.query(sql + " ORDER BY id", params)
+    store.commit()
+    names = ["event_id", "event_type", "entity_type", "entity_key", "sequence", "payload", "status", "attempts",
+             "next_retry_at", "last_error", "last_http_status", "sent_at"]
+    out = []
+    for row in rows:
+        item = dict(zip(names, row))
+        item["event_id"] = str(item["event_id"])
+        item["payload"] = json.loads(item["payload"])
+        out.append(item)
+    return out
+
+
+def by_key(items: list[dict]) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = {}
+    for item in items:
+        grouped.setdefault(item["entity_key"], []).append(item)
+    return grouped
+
+
+def moodle_exec(moodle, *statements: tuple[str, dict | tuple | None]) -> None:
+    """Write to the Moodle copy (as Moodle's own APIs would) and commit."""
+    for sql, params in statements:
+        moodle.execute(sql, params)
+    moodle.commit()

@@ -52,3 +52,25 @@ def moodle_exec(moodle, *statements: tuple[str, dict | tuple | None]) -> None:
     for sql, params in statements:
         moodle.execute(sql, params)
     moodle.commit()
+
+
+def add_events(store, entity: str, keys_and_sequences, *, payload=None) -> list[str]:
+    """Put pending events straight into the log (delivery tests need no Moodle); returns their ids."""
+    import datetime as dt
+    import uuid as _uuid
+
+    from moodle_sync.db import utcnow
+
+    now = store.ts(utcnow() - dt.timedelta(seconds=1))
+    rows, states, ids = [], [], []
+    for key, seq in keys_and_sequences:
+        eid = str(_uuid.uuid4())
+        ids.append(eid)
+        base = payload(key) if callable(payload) else payload
+        body = dict(base or {"userid": int(str(key).split(":")[0]), "username": f"user{key}"}, sequence=seq)
+        rows.append((eid, f"{entity}.created" if seq == 1 else f"{entity}.updated", entity, str(key), seq,
+                     json.dumps(body), now, None, "test", now, now))
+        states.append((entity, str(key), seq, "0" * 32, now))
+    eventlog.write_events(store, rows, states)
+    store.commit()
+    return ids

@@ -45,6 +45,14 @@ class ReceiverState:
         return None
 
 
+def _entity_key(body: dict) -> str:
+    data = body["event_data"]
+    for field in ("enrollment_id", "grade_id"):
+        if field in data:
+            return f"{data['userid']}:{data['itemid']}" if field == "grade_id" else str(data[field])
+    return str(data.get("userid"))
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go in one segment: no 40 ms delayed-ACK stall
@@ -102,7 +110,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self.state.events[event_id] = body
             self.state.deliveries.append({"event_id": event_id, "event_type": event_type,
                                           "sequence": body["event_data"].get("sequence"),
-                                          "duplicate": duplicate})
+                                          "duplicate": duplicate, "entity_key": _entity_key(body),
+                                          "authorization": self.headers.get("Authorization"),
+                                          "header_names": sorted(k.lower() for k in self.headers.keys())})
         self._reply(200, {"success": True, "event_id": event_id, "message": "ok",
                           "action": "deduplicated" if duplicate else "created"})
 

@@ -38,6 +38,9 @@ def test_initial_sync_of_the_fixture_yields_136_users_250_enrolments_736_grades(
     results = initial(moodle, store, int(time.time()))
     assert {e: r.events for e, r in results.items()} == {"user": 136, "enrolment": 250, "grade": 736}
     assert all(r.quarantined == 0 for r in results.values())
+    runs = {r["entity"]: r for r in eventlog.last_runs(store)}
+    assert {e: (r["mode"], r["events"]) for e, r in runs.items()} == {
+        "user": ("initial", 136), "enrolment": ("initial", 250), "grade": ("initial", 736)}
     rows = events(store)
     assert len({r["event_id"] for r in rows}) == len(rows) == 136 + 250 + 736
     assert {r["status"] for r in rows} == {"pending"} and {r["sequence"] for r in rows} == {1}
@@ -235,5 +238,5 @@ def test_without_grade_history_changes_are_read_from_grade_timemodified(moodle, 
 
 def test_migrations_are_idempotent_and_versioned(store):
     assert eventlog.migrate(store) == []
-    assert store.query("SELECT version FROM moodle_sync_schema_migrations") == [(1,)]
+    assert store.query("SELECT version FROM moodle_sync_schema_migrations ORDER BY version") == [(1,), (2,)]
     store.commit()

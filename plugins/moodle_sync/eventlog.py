@@ -76,6 +76,20 @@ def set_watermark(db: Database, entity: str, synced_until: int, run_id: str | No
                {"entity": entity, "synced_until": synced_until, "dag_run_id": run_id, "now": db.ts(utcnow())})
 
 
+def record_run(db: Database, result, run_id: str | None) -> None:
+    """One run-log row, in the caller's transaction (the one that moves the watermark)."""
+    w = result.window
+    db.execute(db.sql(AREA, "insert_run_log"), {
+        "entity": result.entity, "dag_run_id": run_id, "mode": w["mode"], "since": w["since"], "until": w["until"],
+        "read": result.read, "quarantined": result.quarantined, "unchanged": result.unchanged,
+        "events": result.events, "seconds": result.seconds, "now": db.ts(utcnow())})
+
+
+def last_runs(db: Database, limit: int = 10) -> list[dict]:
+    names = ["entity", "mode", "read", "quarantined", "unchanged", "events", "seconds", "dag_run_id"]
+    return [dict(zip(names, row)) for row in db.query(db.sql(AREA, "last_runs"), {"limit": limit})]
+
+
 def watched_state(db: Database, entity: str) -> dict[str, str]:
     return dict(db.query(db.sql(AREA, "watched_lookup"), {"entity": entity}))
 

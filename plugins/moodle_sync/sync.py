@@ -163,11 +163,12 @@ def sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Win
         eventlog.set_watermark(store, spec.name, window.until, run_id)
         if watched_now is not None:
             eventlog.replace_watched_state(store, spec.name, watched_now)
+        result.seconds = round(time.monotonic() - started, 3)
+        eventlog.record_run(store, result, run_id)
         store.commit()
     except Exception:
         store.rollback()
         raise
-    result.seconds = round(time.monotonic() - started, 3)
     log.info("%s: read %d, quarantined %d %s, unchanged %d, events %d in %.1fs", spec.name, result.read,
              result.quarantined, result.quarantine_reasons or "", result.unchanged, result.events, result.seconds)
     return result

@@ -63,7 +63,7 @@ def moodle(fixture_dump):
     name = "mzs_test_moodle"
     recreate_mysql_database(name)
     mysql_cli(name, stdin=fixture_dump)
-    set_connection("moodle_db", MYSQL_URI.format(db=name))
+    set_connection("moodle_db", MYSQL_URI.format(db=name) + "?table_prefix=mdl_")
     conn = db.connect("moodle_db")
     yield conn
     conn.close()

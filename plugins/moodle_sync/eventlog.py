@@ -90,6 +90,10 @@ def last_runs(db: Database, limit: int = 10) -> list[dict]:
     return [dict(zip(names, row)) for row in db.query(db.sql(AREA, "last_runs"), {"limit": limit})]
 
 
+def event_status_for_run(db: Database, run_id: str) -> dict[str, int]:
+    return {status: int(n) for status, n in db.query(db.sql(AREA, "run_event_status"), {"run_id": run_id})}
+
+
 def watched_state(db: Database, entity: str) -> dict[str, str]:
     return dict(db.query(db.sql(AREA, "watched_lookup"), {"entity": entity}))
 

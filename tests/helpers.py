@@ -69,7 +69,7 @@ def add_events(store, entity: str, keys_and_sequences, *, payload=None) -> list[
         base = payload(key) if callable(payload) else payload
         body = dict(base or {"userid": int(str(key).split(":")[0]), "username": f"user{key}"}, sequence=seq)
         rows.append((eid, f"{entity}.created" if seq == 1 else f"{entity}.updated", entity, str(key), seq,
-                     json.dumps(body), now, None, "test", now, now))
+                     json.dumps(body), "pending", now, None, "test", now, now, now))
         states.append((entity, str(key), seq, "0" * 32, now))
     eventlog.write_events(store, rows, states)
     store.commit()

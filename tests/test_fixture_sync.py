@@ -93,7 +93,7 @@ def test_named_fixture_rows_arrive_with_the_right_fields(moodle, store):
     # totals use the grade's own raw range (203 for most BIO101 students), not the item's 263
     bio = [p for p in course_totals if p["itemid"] == 27 and p["grademax"] != 263]
     assert bio and all(p["finalgrade_numeric"] == round(p["grade_value"] / p["grademax"] * 100, 2) for p in bio)
-    assert all(p["student_id"] == p["userid"] and p["assignment_id"] for v in grades.values() for p in [v[0]["payload"]])
+    assert all(p["assignment_id"] for v in grades.values() for p in [v[0]["payload"]])
 
 
 def test_a_second_run_with_no_change_yields_no_event(moodle, store):
@@ -238,7 +238,11 @@ def test_without_grade_history_changes_are_read_from_grade_timemodified(moodle, 
 
 def test_migrations_are_idempotent_and_versioned(store):
     assert eventlog.migrate(store) == []
-    assert store.query("SELECT version FROM moodle_sync_schema_migrations ORDER BY version") == [(1,), (2,)]
+    from moodle_sync.sql import migrations
+
+    expected = [(version,) for version, _, _ in migrations(store.dialect)]
+    assert len(expected) >= 3
+    assert store.query("SELECT version FROM moodle_sync_schema_migrations ORDER BY version") == expected
     store.commit()
 
 

@@ -60,6 +60,59 @@ class Database:
         with self.conn.cursor() as cur:
             cur.executemany(sql, rows)
 
+    def insert_many(self, sql: str, rows: Sequence[Sequence[Any]], max_bytes: int = 4 << 20) -> None:
+        """Insert many rows through a statement whose ``{values}`` stands for the row list.
+
+        MySQLdb has no server-side binding: its own executemany builds this same multi-row text with the
+        connection's escaping, but its statement rewrite gives up on ``ON DUPLICATE KEY ... VALUES()``
+        and then sends one statement per row. Here every value goes through the driver's escaping
+        (``string_literal``/``literal``), statements stay under ``max_bytes`` (max_allowed_packet is
+        16 MB by default). On PostgreSQL a ``COPY ... FROM STDIN`` statement streams the rows; otherwise
+        each row's parameters are bound (psycopg pipelines executemany).
+        """
+        if not rows:
+            return
+        if self.dialect != "mysql" and sql.lstrip().upper().startswith("COPY"):
+            with self.conn.cursor() as cur, cur.copy(sql) as copy:  # PostgreSQL's bulk path
+                for row in rows:
+                    copy.write_row(row)
+            return
+        if self.dialect != "mysql":
+            width = len(rows[0])
+            self.executemany(sql.replace("{values}", "(" + ", ".join(["%s"] * width) + ")"), rows)
+            return
+        head, _, tail = sql.encode().partition(b"{values}")
+        conn = self.conn
+        string_literal, literal = conn.string_literal, conn.literal
+        memo: dict = {}
+        batch, size = [], 0
+        with conn.cursor() as cur:
+            for row in rows:
+                parts = []
+                for v in row:
+                    cls = v.__class__
+                    if v is None:
+                        parts.append(b"NULL")
+                    elif cls is str:
+                        parts.append(string_literal(v.encode()))
+                    elif cls is int:
+                        parts.append(str(v).encode())
+                    elif cls is bytes:
+                        parts.append(string_literal(v))
+                    else:  # datetimes, decimals, bools: the driver's own conversion, memoised per run
+                        key = (cls, v)
+                        if key not in memo:
+                            memo[key] = literal(v)
+                        parts.append(memo[key])
+                item = b"(" + b",".join(parts) + b")"
+                if batch and size + len(item) > max_bytes:
+                    cur.execute(head + b",".join(batch) + tail)
+                    batch, size = [], 0
+                batch.append(item)
+                size += len(item) + 1
+            if batch:
+                cur.execute(head + b",".join(batch) + tail)
+
     def stream(self, sql: str, params: Any, chunk_rows: int) -> Iterator[tuple[list[str], list[tuple]]]:
         """Yield (columns, rows) chunks from a server-side cursor: memory stays one chunk whatever the size."""
         if self.dialect == "mysql":
@@ -79,6 +132,16 @@ class Database:
                 yield columns, rows
         finally:
             cur.close()
+
+    def reopen(self, autocommit: bool = False) -> "Database":
+        """A second connection to the same database (for work beside this one)."""
+        other = connect(self.conn_id)
+        if autocommit:
+            if self.dialect == "mysql":
+                other.conn.autocommit(True)
+            else:
+                other.conn.autocommit = True
+        return other
 
     def commit(self) -> None:
         self.conn.commit()
@@ -123,11 +186,19 @@ def connect(conn_id: str) -> Database:
 
         raw = MySqlHook(mysql_conn_id=conn_id).get_conn()
         raw.autocommit(False)
+        # DECIMAL as float (Moodle's grades have 5 decimals): pandas then gets float columns, not objects
+        import MySQLdb.constants.FIELD_TYPE as FIELD_TYPE
+
+        raw.converter[FIELD_TYPE.NEWDECIMAL] = float
+        raw.converter[FIELD_TYPE.DECIMAL] = float
         with raw.cursor() as cur:
             cur.execute("SET time_zone = '+00:00'")
     else:
         raw = _SyncPostgresHook(postgres_conn_id=conn_id).get_conn()
         raw.autocommit = False
+        from psycopg.types.numeric import FloatLoader
+
+        raw.adapters.register_loader("numeric", FloatLoader)  # as on MySQL: numeric columns as float
         with raw.cursor() as cur:
             cur.execute("SET TIME ZONE 'UTC'")
         raw.commit()

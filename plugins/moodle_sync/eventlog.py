@@ -57,8 +57,8 @@ def lookup_state(db: Database, entity: str, keys: Sequence[str]) -> dict[str, tu
 
 def write_events(db: Database, events: Sequence[tuple], states: Sequence[tuple]) -> None:
     """Insert new event rows and move their keys' state forward (no commit: the caller's transaction)."""
-    db.executemany(db.sql(AREA, "insert_event"), events)
-    db.executemany(db.sql(AREA, "upsert_state"), states)
+    db.insert_many(db.sql(AREA, "insert_event"), events)
+    db.insert_many(db.sql(AREA, "upsert_state"), states)
 
 
 def quarantine(db: Database, entity: str, rows: Iterable[tuple[str, str]], run_id: str | None) -> None:

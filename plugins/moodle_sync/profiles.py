@@ -25,12 +25,22 @@ LEGACY_TYPES = {
 }
 
 
+def legacy_event_data(event_type: str, data: dict) -> dict:
+    """The plugin's duplicate fields, derived here so the log stores each value once: ``finalgrade`` repeats
+    ``finalgrade_numeric``, and the backend's grade handler reads ``student_id``/``course_id``."""
+    if event_type.startswith("grade."):
+        data["finalgrade"] = data.get("finalgrade_numeric")
+        data["student_id"] = data.get("userid")
+        data["course_id"] = data.get("courseid")
+    return data
+
+
 def legacy(event_id: str, event_type: str, payload: str, now: float | None = None) -> bytes:
     """``{event_id, event_type, event_data, moodle_event_id, timestamp}`` exactly as the plugin sent it."""
     body = {
         "event_id": event_id,
         "event_type": LEGACY_TYPES[event_type],
-        "event_data": json.loads(payload),
+        "event_data": legacy_event_data(event_type, json.loads(payload)),
         "moodle_event_id": None,
         "timestamp": int(now if now is not None else time.time()),
     }

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import json
 import logging
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
+
+import msgspec
 
 from moodle_sync import eventlog
 from moodle_sync.db import Database, utcnow
@@ -47,26 +48,46 @@ class SyncResult:
 
 
 def event_id(site: str, entity: str, key: str, sequence: int) -> str:
-    return str(uuid.uuid5(EVENT_NAMESPACE, f"{site}:{entity}:{key}:{sequence}"))
+    """uuid5(EVENT_NAMESPACE, "<site>:<entity>:<key>:<sequence>"), computed without the UUID object."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + f"{site}:{entity}:{key}:{sequence}".encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_NAMESPACE_BYTES = EVENT_NAMESPACE.bytes
+_encode = msgspec.json.Encoder().encode
 
 
 def content_hash(values: list) -> str:
-    return hashlib.blake2b(json.dumps(values, separators=(",", ":"), ensure_ascii=False).encode(),
-                           digest_size=16).hexdigest()
+    """Hash of the synced fields' values (compact JSON: stable for ints, floats, strings, None, bools)."""
+    return hashlib.blake2b(_encode(values), digest_size=16).hexdigest()
 
 
 def site_config(moodle: Database, prefix: str) -> dict[str, str]:
     return {name: value for name, value in moodle.query(moodle.sql("moodle", "site_config", prefix=prefix))}
 
 
-def _records(df, columns: dict[str, str]) -> list[dict]:
-    """Rows as dicts of plain Python values (NaN/NA -> None), payload field names as keys."""
-    cols = {}
-    for field_name, column in columns.items():
-        series = df[column]
-        cols[field_name] = series.astype(object).where(series.notna(), None).tolist()
-    names = list(cols)
-    return [dict(zip(names, values)) for values in zip(*cols.values())]
+_split_json_array = msgspec.json.Decoder(list[msgspec.Raw]).decode
+
+
+def _json_lines(df, fields: dict[str, str]) -> list[bytes]:
+    """One compact JSON object per row (payload field -> column), encoded for the whole chunk in C.
+
+    pandas writes the array; msgspec splits it into the rows' raw bytes without decoding them.
+    NaN/NA become null; floats keep up to 10 decimals (Moodle stores 5); key order is the field order.
+    """
+    import pandas as pd
+
+    if not len(df):
+        return []
+    frame = pd.DataFrame({name: df[column].to_numpy() for name, column in fields.items()})
+    return [bytes(raw) for raw in _split_json_array(frame.to_json(orient="records", force_ascii=False))]
+
+
+def _digest(line: bytes) -> str:
+    return hashlib.blake2b(line, digest_size=16).hexdigest()
 
 
 def _entity_keys(df, spec: EntitySpec) -> list[str]:
@@ -83,6 +104,82 @@ def _watched_changes(spec: EntitySpec, moodle: Database, store: Database, prefix
     previous = eventlog.watched_state(store, spec.name)
     changed = sorted(int(k) for k, v in current.items() if previous.get(k) != v)
     return (", ".join(str(k) for k in changed) or "-1"), current
+
+
+def _write_chunk(db: Database, entity: str, events, states, bad_rows, run_id) -> None:
+    if bad_rows:
+        eventlog.quarantine(db, entity, bad_rows, run_id)
+    eventlog.write_events(db, events, states)
+
+
+def _finish_run(db: Database, entity: str, window: Window, run_id, watched_now, result: SyncResult,
+                started: float) -> None:
+    """The last transaction: the last chunk's events, the watermark, the snapshot and the run log together."""
+    eventlog.set_watermark(db, entity, window.until, run_id)
+    if watched_now is not None:
+        eventlog.replace_watched_state(db, entity, watched_now)
+    result.seconds = round(time.monotonic() - started, 3)
+    eventlog.record_run(db, result, run_id)
+
+
+class _ChunkWriter:
+    """Writes each chunk on the event-log connection in a background thread while the next chunk is read
+    and transformed (the driver releases the GIL while the server works: the two cores both work).
+
+    Each job first commits the previous chunk, so the last chunk commits together with the watermark.
+    State lookups go through a second, autocommit connection (a run's keys are distinct across chunks, so
+    they never need the writer's uncommitted rows).
+    """
+
+    def __init__(self, store: Database):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.store = store
+        self.reader = store.reopen(autocommit=True) if store.conn_id else store
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="moodle-sync-writer") if store.conn_id else None
+        self.pending = None
+        self.jobs = 0
+
+    def submit(self, fn, *args) -> None:
+        self.wait()
+        first = self.jobs == 0
+        self.jobs += 1
+
+        def job():
+            if not first:
+                self.store.commit()
+            fn(self.store, *args)
+
+        if self.pool is None:
+            job()
+        else:
+            self.pending = self.pool.submit(job)
+
+    def wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
+
+    def close(self) -> None:
+        try:
+            self.wait()
+            self.store.commit()
+        finally:
+            self._shutdown()
+
+    def abort(self) -> None:
+        try:
+            if self.pending is not None:
+                self.pending.exception()  # let the running job end before rolling back under it
+        finally:
+            self.store.rollback()
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+        if self.reader is not self.store:
+            self.reader.close()
 
 
 def sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Window, *, prefix: str,
@@ -106,68 +203,74 @@ def sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Win
     else:
         changed = moodle.sql("moodle", spec.changed_sql_for(history_enabled), **fragments)
     select = moodle.sql("moodle", spec.select_sql, changed=changed, **fragments)
-    # Rows with no value can only matter for keys synced before; with no state at all, skip them in SQL.
-    include_empty = 1 if eventlog.has_state(store, spec.name) else 0
-    params = {"since": window.since or 0, "until": window.until, "now": window.now, "include_empty": include_empty}
+    # With no state at all (the initial sync) there is nothing to look up, and rows with no value cannot
+    # matter yet (they only do for keys synced before): the SQL skips them.
+    state_exists = eventlog.has_state(store, spec.name)
+    params = {"since": window.since or 0, "until": window.until, "now": window.now,
+              "include_empty": int(state_exists)}
     log.info("%s: %s sync, since=%s until=%s now=%s", spec.name, window.mode, window.since, window.until, window.now)
 
-    change_fields = list(spec.change_fields)
+    # Payload fields in hashing order: the change fields first, then the context fields from `boundary` on.
+    payload_fields = {f: spec.payload_fields[f] for f in spec.change_fields}
+    context_fields = [f for f in spec.payload_fields if f not in payload_fields]
+    payload_fields.update({f: spec.payload_fields[f] for f in context_fields})
+    boundary = f',"{context_fields[0]}":'.encode() if context_fields else b""
+    created_type, updated_type = spec.event_types
+    deleted_type = f"{spec.name}.deleted"
+    writer = _ChunkWriter(store)
     last_report = started
     try:
-        for n, (columns, rows) in enumerate(moodle.stream(select, params, chunk_rows)):
-            if n:
-                store.commit()
+        for columns, rows in moodle.stream(select, params, chunk_rows):
             df = transform(pd.DataFrame.from_records(rows, columns=columns), window.now)
+            del rows
             result.read += len(df)
             bad = df["quarantine_reason"].notna()
+            bad_rows = []
             if bad.any():
                 bad_rows = list(zip(_entity_keys(df[bad], spec), df.loc[bad, "quarantine_reason"]))
-                eventlog.quarantine(store, spec.name, bad_rows, run_id)
                 result.quarantined += len(bad_rows)
                 for _, reason in bad_rows:
                     result.quarantine_reasons[reason] = result.quarantine_reasons.get(reason, 0) + 1
                 df = df[~bad]
             keys = _entity_keys(df, spec)
+            # One JSON encoding per row serves both the change hash (its prefix: the change fields come
+            # first) and the payload (the sequence is appended once it is known).
+            lines = _json_lines(df, payload_fields)
+            digests = [_digest(line[:line.find(boundary)] if boundary else line) for line in lines]
+            states = eventlog.lookup_state(writer.reader, spec.name, keys) if state_exists else {}
             has_value = df[spec.has_value_column].tolist() if spec.has_value_column else None
+            deleted = df[spec.deleted_flag].tolist() if spec.deleted_flag else None
             modified = df[spec.modified_column].astype(object).where(df[spec.modified_column].notna(), None).tolist()
-            payloads = _records(df, spec.payload_fields)
-            states = eventlog.lookup_state(store, spec.name, keys)
             now_ts = store.ts(utcnow())
             events, new_states = [], []
-            for i, (key, payload) in enumerate(zip(keys, payloads)):
+            for i, (key, digest) in enumerate(zip(keys, digests)):
                 previous = states.get(key)
-                if previous is None and has_value is not None and not has_value[i]:
-                    result.skipped_empty += 1  # never had a grade or feedback: not in the sync yet
-                    continue
-                digest = content_hash([payload[f] for f in change_fields])
-                if previous is not None and previous[1] == digest:
+                if previous is None:
+                    if has_value is not None and not has_value[i]:
+                        result.skipped_empty += 1  # never had a grade or feedback: not in the sync yet
+                        continue
+                    sequence = 1
+                elif previous[1] == digest:
                     result.unchanged += 1
                     continue
-                sequence = previous[0] + 1 if previous else 1
-                if spec.deleted_flag and payload.get(spec.deleted_flag):
-                    etype = f"{spec.name}.deleted"
                 else:
-                    etype = spec.event_types[0] if sequence == 1 else spec.event_types[1]
-                payload["sequence"] = sequence
-                events.append((event_id(site, spec.name, key, sequence), etype, spec.name, key, sequence,
-                               json.dumps(payload, separators=(",", ":"), ensure_ascii=False), now_ts,
-                               modified[i], run_id, now_ts, now_ts))
-                new_states.append((spec.name, key, sequence, digest, now_ts))
+                    sequence = previous[0] + 1
                 states[key] = (sequence, digest)  # a key seen twice in one run is one change, not two
-            eventlog.write_events(store, events, new_states)
+                etype = deleted_type if deleted and deleted[i] else created_type if sequence == 1 else updated_type
+                payload = lines[i][:-1].decode() + f',"sequence":{sequence}}}'
+                events.append((event_id(site, spec.name, key, sequence), etype, spec.name, key, sequence, payload,
+                               "pending", now_ts, modified[i], run_id, now_ts, now_ts, now_ts))
+                new_states.append((spec.name, key, sequence, digest, now_ts))
+            writer.submit(_write_chunk, spec.name, events, new_states, bad_rows, run_id)
             result.events += len(events)
             if time.monotonic() - last_report > 10:
                 last_report = time.monotonic()
                 rate = result.read / (last_report - started)
                 log.info("%s: %d rows read (%.0f rows/s), %d events so far", spec.name, result.read, rate, result.events)
-        eventlog.set_watermark(store, spec.name, window.until, run_id)
-        if watched_now is not None:
-            eventlog.replace_watched_state(store, spec.name, watched_now)
-        result.seconds = round(time.monotonic() - started, 3)
-        eventlog.record_run(store, result, run_id)
-        store.commit()
+        writer.submit(_finish_run, spec.name, window, run_id, watched_now, result, started)
+        writer.close()
     except Exception:
-        store.rollback()
+        writer.abort()
         raise
     log.info("%s: read %d, quarantined %d %s, unchanged %d, events %d in %.1fs", spec.name, result.read,
              result.quarantined, result.quarantine_reasons or "", result.unchanged, result.events, result.seconds)

@@ -29,7 +29,6 @@ def _ints(df: pd.DataFrame, columns) -> None:
 def _text(df: pd.DataFrame, columns) -> None:
     for col in columns:
         df[col] = df[col].astype(object).where(df[col].notna(), None)
-        df[col] = df[col].map(lambda v: v.decode("utf-8") if isinstance(v, (bytes, bytearray)) else v)
 
 
 def _reasons(df: pd.DataFrame, checks: list[tuple[pd.Series, str]]) -> pd.Series:

@@ -1,4 +1,4 @@
 INSERT INTO moodle_sync_entity_state (entity_type, entity_key, sequence, content_hash, updated_at)
-VALUES (%s, %s, %s, %s, %s)
+VALUES {values}
 ON DUPLICATE KEY UPDATE sequence = VALUES(sequence), content_hash = VALUES(content_hash),
     updated_at = VALUES(updated_at)

@@ -1,4 +1,4 @@
 INSERT INTO moodle_sync_entity_state (entity_type, entity_key, sequence, content_hash, updated_at)
-VALUES (%s, %s, %s, %s, %s)
+VALUES {values}
 ON CONFLICT (entity_type, entity_key) DO UPDATE SET sequence = EXCLUDED.sequence,
     content_hash = EXCLUDED.content_hash, updated_at = EXCLUDED.updated_at

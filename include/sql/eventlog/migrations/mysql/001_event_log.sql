@@ -1,7 +1,7 @@
 -- The event log (outbox): one row per change, delivered at least once under a stable event_id.
 CREATE TABLE IF NOT EXISTS moodle_sync_event_log (
     id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
-    event_id CHAR(36) NOT NULL,
+    event_id CHAR(36) CHARACTER SET ascii NOT NULL,
     event_type VARCHAR(40) NOT NULL,
     entity_type VARCHAR(20) NOT NULL,
     entity_key VARCHAR(64) NOT NULL,

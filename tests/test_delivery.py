@@ -29,7 +29,7 @@ def as_utc(value):
 
 def test_every_event_arrives_once_with_its_event_id_and_the_bearer_token(store, receiver):
     ids = add_events(store, "user", [(k, 1) for k in range(1, 301)])
-    result = deliver_due(store, "user", settings_for(receiver, batch_size=120), owner="test")
+    result = deliver_due(store, entity="user", settings=settings_for(receiver, batch_size=120), owner="test")
     assert (result.attempted, result.sent, result.failed) == (300, 300, 0)
     got = receiver.state.deliveries
     assert sorted(d["event_id"] for d in got) == sorted(ids)
@@ -38,14 +38,14 @@ def test_every_event_arrives_once_with_its_event_id_and_the_bearer_token(store, 
     assert {r["status"] for r in rows} == {"sent"} and {r["attempts"] for r in rows} == {1}
     assert all(r["sent_at"] is not None and r["last_http_status"] == 200 for r in rows)
     # nothing is due any more: a second delivery sends nothing
-    assert deliver_due(store, "user", settings_for(receiver), owner="test").attempted == 0
+    assert deliver_due(store, entity="user", settings=settings_for(receiver), owner="test").attempted == 0
 
 
 def test_a_failing_endpoint_marks_events_failed_with_next_retry_in_the_jitter_band(store, receiver):
     add_events(store, "grade", [(f"{k}:1", 1) for k in range(1, 41)], payload=grade_payload)
     receiver.state.control(fail_status=500, fail_next=1000)
     before = utcnow()
-    result = deliver_due(store, "grade", settings_for(receiver), owner="test")
+    result = deliver_due(store, entity="grade", settings=settings_for(receiver), owner="test")
     assert (result.sent, result.failed) == (0, 40)  # reachable (500s): no exception
     for row in events(store, "grade"):
         assert row["status"] == "failed" and row["attempts"] == 1 and row["last_http_status"] == 500
@@ -53,14 +53,22 @@ def test_a_failing_endpoint_marks_events_failed_with_next_retry_in_the_jitter_ba
         delay = (as_utc(row["next_retry_at"]) - before).total_seconds()
         assert 48 - 1 <= delay <= 72 + 5, delay  # 60 s +- 20 %, plus the test's own run time
     # not due yet: the failed events are not retried early
-    assert deliver_due(store, "grade", settings_for(receiver), owner="test").attempted == 0
+    assert deliver_due(store, entity="grade", settings=settings_for(receiver), owner="test").attempted == 0
 
 
-def test_wrong_token_is_a_recorded_401_not_a_send(store, receiver):
+def test_a_wrong_token_pauses_the_endpoint_without_consuming_the_event(store, receiver):
+    from moodle_sync import eventlog
+    from moodle_sync.delivery import EndpointPaused
+
     add_events(store, "user", [(1, 1)])
-    result = deliver_due(store, "user", WebhookSettings(base_url=receiver.url, token="wrong"), owner="test")
-    assert result.sent == 0 and result.statuses == {"401": 1}
-    assert events(store, "user")[0]["status"] == "failed" and not receiver.state.events
+    settings = WebhookSettings(base_url=receiver.url, token="wrong")
+    with pytest.raises(EndpointPaused, match="401"):
+        deliver_due(store, entity="user", settings=settings, owner="test")
+    row = events(store, "user")[0]
+    assert (row["status"], row["attempts"]) == ("pending", 0) and not receiver.state.events
+    assert eventlog.endpoint_state(store, settings.endpoint_id)[0] == "paused"
+    # paused: later runs send nothing, and say so
+    assert deliver_due(store, entity="user", settings=settings_for(receiver), owner="test").paused
 
 
 def test_an_unreachable_endpoint_fails_the_task_loudly_and_keeps_the_events(store):
@@ -69,7 +77,7 @@ def test_an_unreachable_endpoint_fails_the_task_loudly_and_keeps_the_events(stor
         port = s.getsockname()[1]
     add_events(store, "enrolment", [(k, 1) for k in range(1, 11)])
     with pytest.raises(ConnectionError, match="unreachable for all 10 events"):
-        deliver_due(store, "enrolment", WebhookSettings(base_url=f"http://127.0.0.1:{port}", connect_timeout=2),
+        deliver_due(store, entity="enrolment", settings=WebhookSettings(base_url=f"http://127.0.0.1:{port}", connect_timeout=2),
                     owner="test")
     rows = events(store, "enrolment")
     assert len(rows) == 10 and {r["status"] for r in rows} == {"failed"}
@@ -79,21 +87,21 @@ def test_an_unreachable_endpoint_fails_the_task_loudly_and_keeps_the_events(stor
 def test_some_failures_do_not_fail_the_task(store, receiver):
     add_events(store, "user", [(k, 1) for k in range(1, 51)])
     receiver.state.control(fail_status=503, fail_next=5)
-    result = deliver_due(store, "user", settings_for(receiver, concurrency=1), owner="test")
+    result = deliver_due(store, entity="user", settings=settings_for(receiver, concurrency=1), owner="test")
     assert (result.sent, result.failed) == (45, 5)
 
 
 def test_a_keys_later_event_waits_while_an_earlier_one_is_failed(store, receiver):
     add_events(store, "grade", [("7:9", 1), ("7:9", 2), ("8:9", 1)], payload=grade_payload)
     receiver.state.control(fail_status=500, fail_next=1)  # the first request (7:9 seq 1, oldest) fails
-    deliver_due(store, "grade", settings_for(receiver, concurrency=1), owner="test")
+    deliver_due(store, entity="grade", settings=settings_for(receiver, concurrency=1), owner="test")
     state = {(r["entity_key"], r["sequence"]): r["status"] for r in events(store, "grade")}
     assert state == {("7:9", 1): "failed", ("7:9", 2): "pending", ("8:9", 1): "sent"}
     # once seq 1 is due again and succeeds, seq 2 follows, in order
     store.execute("UPDATE moodle_sync_event_log SET next_retry_at = %(t)s WHERE status = 'failed'",
                   {"t": store.ts(utcnow() - dt.timedelta(seconds=1))})
     store.commit()
-    deliver_due(store, "grade", settings_for(receiver), owner="test")
+    deliver_due(store, entity="grade", settings=settings_for(receiver), owner="test")
     arrived = [d["sequence"] for d in receiver.state.deliveries if d["entity_key"] == "7:9"]
     assert arrived == [1, 2]
     assert {r["status"] for r in events(store, "grade")} == {"sent"}
@@ -109,7 +117,7 @@ def test_connection_extras_never_reach_the_wire_as_headers(store, receiver, monk
     assert (settings.timeout, settings.concurrency, settings.batch_size) == (20, 4, 50)
     assert "test-token-123" not in repr(settings)
     add_events(store, "user", [(1, 1), (2, 1)])
-    assert deliver_due(store, "user", settings, owner="test").sent == 2
+    assert deliver_due(store, entity="user", settings=settings, owner="test").sent == 2
     for delivery in receiver.state.deliveries:
         assert not set(delivery["header_names"]) & {k.lower() for k in extras}
         assert delivery["authorization"] == "Bearer test-token-123"

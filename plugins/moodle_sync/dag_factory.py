@@ -7,6 +7,7 @@ inside the tasks: the dag-processor parses this often.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
@@ -63,17 +64,22 @@ def run_sync(spec: EntitySpec, context) -> dict:
         store.close()
 
 
-def run_delivery(spec: EntitySpec, context) -> dict:
-    """The deliver task body: send every due event of this entity through the webhook connection."""
+def run_delivery(context, entity: str | None = None, max_events: int | None = None) -> dict:
+    """A deliver task body: send due events (of one entity, or all) through the webhook connection."""
     from moodle_sync import db
     from moodle_sync.delivery import deliver_due, settings_from_connection
 
     settings = settings_from_connection(WEBHOOK_CONN_ID)
     ti = context["ti"]
-    owner = f"{ti.dag_id}/{context['run_id']}/{ti.task_id}/{ti.try_number}"
+    map_index = getattr(ti, "map_index", -1)
+    owner = f"{ti.dag_id}/{context['run_id']}/{ti.task_id}/{map_index}/{ti.try_number}"
     store = db.connect(EVENTLOG_CONN_ID)
     try:
-        return deliver_due(store, spec.name, settings, owner=owner, http_conn_id=WEBHOOK_CONN_ID).as_dict()
+        from moodle_sync import eventlog
+
+        eventlog.migrate(store)
+        return deliver_due(store, settings, entity=entity, owner=owner, http_conn_id=WEBHOOK_CONN_ID,
+                           run_id=context["run_id"], task_id=ti.task_id, max_events=max_events).as_dict()
     finally:
         store.close()
 
@@ -110,8 +116,96 @@ watermark. Params `since`/`until`: resync that window (no duplicate events). See
 
         @task(task_id="deliver")
         def deliver(summary: dict) -> dict:
-            return run_delivery(spec, get_current_context())
+            return run_delivery(get_current_context(), entity=spec.name)
 
         deliver(sync())
 
     return entity_dag()
+
+
+RETRY_WORKER_EVENTS = 20_000  # events one mapped retry worker delivers before it ends
+RETRY_MAX_WORKERS = 16
+
+
+def plan_retry_workers(due: int, per_worker: int = RETRY_WORKER_EVENTS, max_workers: int = RETRY_MAX_WORKERS) -> list[dict]:
+    """One mapped task per batch of due events (never per event); none when nothing is due."""
+    return [{"worker": i} for i in range(min(max_workers, math.ceil(due / per_worker)))]
+
+
+def build_retry_dag():
+    @dag(
+        dag_id="moodle_sync_retry",
+        description="Delivers every due event (failed ones whose next_retry_at has come), fanned out over batches.",
+        schedule=os.environ.get("MOODLE_SYNC_RETRY_SCHEDULE", "* * * * *"),
+        start_date=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+        catchup=False,
+        max_active_runs=1,
+        default_args={**DEFAULT_ARGS, "retries": 1, "retry_delay": dt.timedelta(seconds=30)},
+        tags=["moodle-sync", "delivery"],
+        doc_md="""
+### moodle_sync_retry
+Every minute: counts the due events and maps one `deliver` worker per 20,000 of them (at most 16). Each
+worker claims batches under a lease (`SELECT ... FOR UPDATE SKIP LOCKED`), so workers never share an event
+and a dead worker's events come back when its lease ends. Backoff, dead letters and the endpoint pause
+follow the `moodle_sync_webhook` connection's extras (README).
+""",
+    )
+    def retry_dag():
+        @task(task_id="plan")
+        def plan() -> list[dict]:
+            from moodle_sync import db, eventlog
+
+            store = db.connect(EVENTLOG_CONN_ID)
+            try:
+                eventlog.migrate(store)
+                return plan_retry_workers(eventlog.count_due(store))
+            finally:
+                store.close()
+
+        @task(task_id="deliver", max_active_tis_per_dagrun=RETRY_MAX_WORKERS)
+        def deliver(worker: int) -> dict:
+            return run_delivery(get_current_context(), entity=None, max_events=RETRY_WORKER_EVENTS)
+
+        deliver.expand_kwargs(plan())
+
+    return retry_dag()
+
+
+def build_replay_dag():
+    @dag(
+        dag_id="moodle_sync_replay",
+        description="Requeues dead (or any unsent) events with the same event_id and a fresh attempt budget.",
+        schedule=None,
+        start_date=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=["moodle-sync", "delivery"],
+        params={
+            "event_ids": Param([], type="array", description="Replay exactly these event ids (other filters ignored)."),
+            "status": Param("dead", type=["null", "string"], enum=[None, "dead", "failed", "pending"],
+                            description="Only events in this status (default: dead letters)."),
+            "event_type": Param(None, type=["null", "string"], description="e.g. grade.updated"),
+            "entity_type": Param(None, type=["null", "string"], enum=[None, "user", "enrolment", "grade"]),
+            "entity_key": Param(None, type=["null", "string"], description="e.g. 42 or 107:29 (user:item)"),
+            "since": Param(None, type=["null", "string"], description="Only events created since (ISO 8601)."),
+            "dry_run": Param(True, type="boolean", description="Only show what would be requeued."),
+            "resume_endpoint": Param(False, type="boolean", description="Un-pause an endpoint paused after 410."),
+        },
+        doc_md="""
+### moodle_sync_replay
+Dry run by default: the task log lists what would be requeued. Set `dry_run` to false to requeue: status
+`pending`, due now, attempts and retry window reset, **same event_id** (receivers dedupe on it).
+`resume_endpoint` clears the pause set after a 410 answer.
+""",
+    )
+    def replay_dag():
+        @task(task_id="replay")
+        def replay() -> dict:
+            from moodle_sync.replay import run_replay
+
+            return run_replay(EVENTLOG_CONN_ID, WEBHOOK_CONN_ID, get_current_context()["params"])
+
+        replay()
+
+    return replay_dag()

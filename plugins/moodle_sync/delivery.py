@@ -1,10 +1,11 @@
 """Webhook delivery: claim due events, POST them through the HTTP provider's async hook, record outcomes.
 
-One aiohttp session (one connection pool) serves the whole task; requests run with bounded concurrency
-and the connection's timeouts. Outcomes: 2xx marks ``sent``; anything else marks ``failed`` with the
-error and ``next_retry_at`` = now + base delay with +-20% jitter, for the retry path to pick up.
+One mechanism for every deliverer (each entity DAG's first delivery, the retry DAG's mapped workers):
+claim a batch under a lease (``eventlog.claim_due``), send it on one aiohttp session with bounded
+concurrency, an optional rate limit and the connection's timeouts, classify each answer
+(``moodle_sync.policy``), then store outcomes and one ``moodle_sync_delivery_attempt`` row per attempt.
 The provider's hook would send every unknown connection extra as an HTTP header: ``WebhookHook`` builds
-its headers itself, so our settings (and the token, except as the bearer) never reach the wire.
+its headers itself, so settings and secrets never reach the wire (the token only as the bearer).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import random
+import math
 import ssl
 import time
 from dataclasses import asdict, dataclass, field
@@ -22,20 +23,24 @@ from airflow.providers.http.hooks.http import HttpAsyncHook, SessionConfig
 
 from moodle_sync import eventlog
 from moodle_sync.db import Database, utcnow
+from moodle_sync.policy import RetryPolicy, classify, parse_retry_after
 from moodle_sync.profiles import PROFILES
+from moodle_sync.signing import parse_secrets, signature_headers
 from moodle_sync.sql import ConfigError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ENDPOINT = "/api/v1/webhooks"
-FIRST_RETRY_SECONDS = 60
-JITTER = 0.2
-ERROR_EXCERPT = 500
+EXCERPT_BYTES = 2048
+
+
+class EndpointPaused(RuntimeError):
+    """The backend answered 410 Gone (or 401/403): delivery to it is paused until an operator resumes it."""
 
 
 @dataclass(frozen=True)
 class WebhookSettings:
-    """What a ``moodle_sync_webhook`` connection configures (see README for the extras)."""
+    """What a ``moodle_sync_webhook`` connection configures (README lists the extras and defaults)."""
 
     base_url: str
     token: str | None = field(default=None, repr=False)
@@ -47,41 +52,73 @@ class WebhookSettings:
     concurrency: int = 32
     batch_size: int = 500
     payload_profile: str = "legacy"
+    signing_keys: tuple[bytes, ...] = field(default=(), repr=False)
+    rate_limit_per_second: float | None = None
+    policy: RetryPolicy = RetryPolicy()
+
+    @property
+    def endpoint_id(self) -> str:
+        return self.base_url + self.endpoint
+
+    @property
+    def lease(self) -> dt.timedelta:
+        """Long enough for a whole batch to time out in the worst case, so a live lease never lapses."""
+        rounds = math.ceil(self.batch_size / self.concurrency)
+        seconds = rounds * (self.timeout + self.connect_timeout) + 60
+        if self.rate_limit_per_second:
+            seconds += self.batch_size / self.rate_limit_per_second
+        return dt.timedelta(seconds=max(300, seconds))
 
     @classmethod
     def from_connection(cls, conn) -> "WebhookSettings":
         extra = conn.extra_dejson or {}
+        name = conn.conn_id
         host = (conn.host or "").rstrip("/")
         if not host:
-            raise ConfigError(f"connection {conn.conn_id!r} has no host: set the backend's host (and port, schema)")
+            raise ConfigError(f"connection {name!r} has no host: set the backend's host (and port, schema)")
         base = host if "://" in host else f"{conn.schema or 'http'}://{host}"  # as HttpHook does
         if conn.port:
             base += f":{conn.port}"
 
-        def number(name, default, kind=float):
+        def number(key, default, kind=float, allow_none=False):
+            value = extra.get(key, default)
+            if value is None and allow_none:
+                return None
             try:
-                value = kind(extra.get(name, default))
+                value = kind(value)
             except (TypeError, ValueError) as exc:
-                raise ConfigError(f"connection {conn.conn_id!r}: extra {name!r} must be a number") from exc
+                raise ConfigError(f"connection {name!r}: extra {key!r} must be a number, not {value!r}") from exc
             if value <= 0:
-                raise ConfigError(f"connection {conn.conn_id!r}: extra {name!r} must be positive")
+                raise ConfigError(f"connection {name!r}: extra {key!r} must be positive")
             return value
 
         profile = extra.get("payload_profile", "legacy")
         if profile not in PROFILES:
-            raise ConfigError(f"connection {conn.conn_id!r}: payload_profile {profile!r} is not one of {sorted(PROFILES)}")
-        verify = extra.get("verify", True)
+            raise ConfigError(f"connection {name!r}: payload_profile {profile!r} is not one of {sorted(PROFILES)}")
+        jitter = float(extra.get("retry_jitter", 0.2))
+        if not 0 <= jitter < 1:
+            raise ConfigError(f"connection {name!r}: retry_jitter must be between 0 and 1")
+        policy = RetryPolicy(
+            base=dt.timedelta(seconds=number("retry_base_seconds", 60)),
+            cap=dt.timedelta(seconds=number("retry_cap_seconds", 3600)),
+            jitter=jitter,
+            max_attempts=number("max_attempts", 10, int),
+            max_age=dt.timedelta(hours=number("max_age_hours", 72)),
+        )
         return cls(
             base_url=base,
             token=conn.password or None,
             endpoint=extra.get("endpoint", DEFAULT_ENDPOINT),
             timeout=number("timeout", 30.0),
             connect_timeout=number("connect_timeout", 10.0),
-            verify=str(verify).lower() not in ("false", "0", "no"),
+            verify=str(extra.get("verify", True)).lower() not in ("false", "0", "no"),
             ca_bundle=extra.get("ca_bundle"),
             concurrency=number("concurrency", 32, int),
             batch_size=number("batch_size", 500, int),
             payload_profile=profile,
+            signing_keys=tuple(parse_secrets(extra.get("signing_secrets"))),
+            rate_limit_per_second=number("rate_limit_per_second", None, float, allow_none=True),
+            policy=policy,
         )
 
 
@@ -94,41 +131,35 @@ class WebhookHook(HttpAsyncHook):
 
     async def config(self) -> SessionConfig:
         if not self._config:
+            import aiohttp
+
             s = self.settings
             headers = {"Content-Type": "application/json", "User-Agent": "moodle-zoho-sync"}
             if s.token:
                 headers["Authorization"] = f"Bearer {s.token}"
-            ssl_option: Any = None
-            if s.base_url.startswith("https"):
-                if not s.verify:
-                    log.warning("TLS verification is OFF for %s (connection extra verify=false)", s.base_url)
-                    ssl_option = False
-                else:
-                    ssl_option = ssl.create_default_context(cafile=s.ca_bundle) if s.ca_bundle else True
             options: dict[str, Any] = {
-                "timeout": _client_timeout(s),
+                "timeout": aiohttp.ClientTimeout(total=s.timeout, connect=s.connect_timeout),
                 "allow_redirects": False,  # a 3xx is a failure, never a silent re-POST elsewhere
                 "check_response": False,
             }
-            if ssl_option is not None:
-                options["ssl"] = ssl_option
+            if s.base_url.startswith("https"):
+                if not s.verify:
+                    options["ssl"] = False
+                elif s.ca_bundle:
+                    options["ssl"] = ssl.create_default_context(cafile=s.ca_bundle)
             self._config = SessionConfig(base_url=s.base_url, headers=headers, auth=None, extra_options=options)
         return self._config
 
 
-def _client_timeout(s: WebhookSettings):
-    import aiohttp
-
-    return aiohttp.ClientTimeout(total=s.timeout, connect=s.connect_timeout)
-
-
 @dataclass
 class DeliveryResult:
-    entity: str
+    entity: str | None
     attempted: int = 0
     sent: int = 0
     failed: int = 0
+    dead: int = 0
     unreachable: int = 0  # failures where no HTTP answer came back at all
+    paused: bool = False
     statuses: dict = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -136,81 +167,172 @@ class DeliveryResult:
         return asdict(self)
 
 
-def next_retry_at(now: dt.datetime, rng: random.Random = random) -> dt.datetime:
-    delay = FIRST_RETRY_SECONDS * (1 + rng.uniform(-JITTER, JITTER))
-    return now + dt.timedelta(seconds=delay)
+@dataclass
+class Answer:
+    status: int | None
+    error_class: str | None
+    excerpt: str | None
+    retry_after: str | None
+    started_at: dt.datetime
+    duration_ms: int
 
 
-async def _post(http, endpoint: str, body: bytes) -> tuple[int | None, str | None]:
-    """(status, error text); status None when the request got no HTTP answer."""
+class RateLimiter:
+    """At most ``rate`` request starts per second for this deliverer (None: unlimited)."""
+
+    def __init__(self, rate: float | None):
+        self.interval = 1.0 / rate if rate else 0.0
+        self.next_at = time.monotonic()
+
+    async def wait(self) -> None:
+        if not self.interval:
+            return
+        now = time.monotonic()
+        at = max(self.next_at, now)
+        self.next_at = at + self.interval
+        if at > now:
+            await asyncio.sleep(at - now)
+
+
+def _redact(text: str, settings: WebhookSettings) -> str:
+    if settings.token:
+        text = text.replace(settings.token, "***")
+    return text[:EXCERPT_BYTES]
+
+
+async def _post(http, settings: WebhookSettings, event: dict, body_for) -> Answer:
     import aiohttp
 
+    started_at, t0 = utcnow(), time.monotonic()
+    status = error_class = excerpt = retry_after = None
     try:
-        response = await http.run(endpoint=endpoint, data=body)
+        body, headers = body_for(event)
+        response = await http.run(endpoint=settings.endpoint, data=body, headers=headers)
         try:
             text = await response.text(errors="replace")
         finally:
             response.release()
-        if 200 <= response.status < 300:
-            return response.status, None
-        return response.status, f"HTTP {response.status}: {text[:ERROR_EXCERPT]}"
+        status = response.status
+        retry_after = response.headers.get("Retry-After")
+        if not 200 <= status < 300:
+            excerpt = _redact(f"HTTP {status}: {text}", settings)
     except asyncio.TimeoutError:
-        return None, "timeout: no answer within the configured timeout"
-    except aiohttp.ClientSSLError as exc:
-        return None, f"tls: {exc}"[:ERROR_EXCERPT]
-    except aiohttp.ClientError as exc:
-        return None, f"network: {type(exc).__name__}: {exc}"[:ERROR_EXCERPT]
+        error_class, excerpt = "timeout", f"timeout: no complete answer within {settings.timeout:g} s"
+    except (aiohttp.ClientSSLError, aiohttp.ClientConnectorCertificateError, ssl.SSLError) as exc:
+        error_class, excerpt = "tls", _redact(f"tls: {exc}", settings)
+    except (aiohttp.ClientError, OSError) as exc:
+        error_class, excerpt = "network", _redact(f"network: {type(exc).__name__}: {exc}", settings)
+    return Answer(status, error_class, excerpt, retry_after, started_at, int((time.monotonic() - t0) * 1000))
 
 
-async def _deliver(store: Database, entity: str, settings: WebhookSettings, owner: str,
-                   hook: WebhookHook, lease: dt.timedelta) -> DeliveryResult:
-    result = DeliveryResult(entity=entity)
+def _body_builder(settings: WebhookSettings):
     build = PROFILES[settings.payload_profile]
-    limit = asyncio.Semaphore(settings.concurrency)
+    keys = list(settings.signing_keys)
+
+    def body_for(event: dict) -> tuple[bytes, dict[str, str]]:
+        now = time.time()
+        body = build(event["event_id"], event["event_type"], event["payload"], now)
+        return body, signature_headers(keys, event["event_id"], int(now), body)
+
+    return body_for
+
+
+async def _deliver(store: Database, settings: WebhookSettings, hook: WebhookHook, *, entity: str | None,
+                   owner: str, run_id: str | None, task_id: str | None, max_events: int | None) -> DeliveryResult:
+    result = DeliveryResult(entity=entity)
+    policy = settings.policy
+    limiter = RateLimiter(settings.rate_limit_per_second)
+    in_flight = asyncio.Semaphore(settings.concurrency)
+    body_for = _body_builder(settings)
+    endpoint_state = "ok"
     async with hook.session() as http:
 
-        async def send(row):
-            _id, event_id, event_type, _key, _seq, payload, _attempts = row
-            async with limit:
-                return await _post(http, settings.endpoint, build(str(event_id), event_type, payload))
+        async def send(event):
+            async with in_flight:
+                await limiter.wait()
+                return await _post(http, settings, event, body_for)
 
-        while True:
-            batch = eventlog.claim_due(store, entity, owner, settings.batch_size, lease)
+        while max_events is None or result.attempted < max_events:
+            batch = eventlog.claim_due(store, entity, owner, settings.batch_size, settings.lease)
             if not batch:
                 break
-            outcomes = await asyncio.gather(*(send(row) for row in batch))
+            answers = await asyncio.gather(*(send(e) for e in batch))
             now = utcnow()
-            sent, failed = [], []
-            for row, (status, error) in zip(batch, outcomes):
-                result.statuses[str(status)] = result.statuses.get(str(status), 0) + 1
-                if error is None:
-                    sent.append({"id": row[0], "now": store.ts(now), "http_status": status})
+            sent, failed, dead, released, attempts = [], [], [], [], []
+            pause_reason = None
+            throttled = False
+            for event, answer in zip(batch, answers):
+                outcome = classify(answer.status, answer.error_class)
+                attempt = event["attempts"] + 1
+                result.statuses[str(answer.status)] = result.statuses.get(str(answer.status), 0) + 1
+                base = {"id": event["id"], "now": store.ts(now), "http_status": answer.status}
+                next_at = None
+                if outcome.kind == "sent":
+                    sent.append(base)
+                elif outcome.kind == "pause":
+                    pause_reason = pause_reason or (answer.excerpt or f"HTTP {answer.status}")[:200]
+                    released.append({"id": event["id"]})
+                elif outcome.kind == "dead" or policy.exhausted(attempt, event["budget_started_at"], now):
+                    dead.append(dict(base, error=answer.excerpt))
                 else:
-                    result.unreachable += status is None
-                    failed.append({"id": row[0], "now": store.ts(now), "http_status": status, "error": error,
-                                   "next_retry_at": store.ts(next_retry_at(now))})
-            eventlog.record_results(store, sent, failed)
-            result.attempted += len(batch)
+                    throttled |= outcome.error_class == "throttled"
+                    result.unreachable += answer.status is None
+                    next_at = policy.next_attempt_at(now, attempt, parse_retry_after(answer.retry_after, now))
+                    failed.append(dict(base, error=answer.excerpt, next_retry_at=store.ts(next_at)))
+                attempts.append((event["event_id"], attempt, store.ts(answer.started_at), answer.duration_ms,
+                                 answer.status, "paused" if outcome.kind == "pause" else outcome.kind,
+                                 outcome.error_class, answer.excerpt, store.ts(next_at) if next_at else None,
+                                 run_id, task_id))
+            eventlog.record_results(store, owner, sent=sent, failed=failed, dead=dead, released=released,
+                                    attempts=attempts)
+            result.attempted += len(batch) - len(released)
             result.sent += len(sent)
             result.failed += len(failed)
-            log.info("%s: delivered %d/%d so far (%d failed)", entity, result.sent, result.attempted, result.failed)
+            result.dead += len(dead)
+            log.info("delivered %d/%d so far (%d failed, %d dead)", result.sent, result.attempted, result.failed,
+                     result.dead)
+            state = "paused" if pause_reason else "throttled" if throttled else "ok" if sent else endpoint_state
+            if state != endpoint_state:
+                eventlog.set_endpoint_state(store, settings.endpoint_id, state,
+                                            pause_reason or ("429/503 answers" if throttled else None))
+                endpoint_state = state
+            if pause_reason:
+                result.paused = True
+                raise EndpointPaused(
+                    f"{settings.endpoint_id} answered {pause_reason!r}: delivery to it is paused and no event was "
+                    "consumed. Fix the endpoint or the token, then resume with the moodle_sync_replay DAG "
+                    "(param resume_endpoint=true)."
+                )
+            if throttled:
+                log.warning("the backend is throttling (429/503): this run stops claiming more events")
+                break
     return result
 
 
-def deliver_due(store: Database, entity: str, settings: WebhookSettings, *, owner: str,
-                http_conn_id: str = "moodle_sync_webhook", lease_seconds: int = 300) -> DeliveryResult:
-    """Deliver every due event of ``entity``; fail loudly if the endpoint answered none of them."""
+def deliver_due(store: Database, settings: WebhookSettings, *, entity: str | None = None, owner: str,
+                http_conn_id: str = "moodle_sync_webhook", run_id: str | None = None, task_id: str | None = None,
+                max_events: int | None = None) -> DeliveryResult:
+    """Deliver due events (of ``entity``, or all); fail loudly if the endpoint answered none of them."""
     started = time.monotonic()
+    if settings.base_url.startswith("https") and not settings.verify:
+        log.warning("TLS verification is OFF for %s (connection extra verify=false): the backend's identity "
+                    "is not checked", settings.base_url)
+    state, reason = eventlog.endpoint_state(store, settings.endpoint_id)
+    if state == "paused":
+        log.warning("delivery to %s is paused (%s): nothing sent. Resume with the moodle_sync_replay DAG, "
+                    "param resume_endpoint=true", settings.endpoint_id, reason)
+        return DeliveryResult(entity=entity, paused=True)
     hook = WebhookHook(settings, http_conn_id=http_conn_id)
-    result = asyncio.run(_deliver(store, entity, settings, owner, hook, dt.timedelta(seconds=lease_seconds)))
+    result = asyncio.run(_deliver(store, settings, hook, entity=entity, owner=owner, run_id=run_id,
+                                  task_id=task_id, max_events=max_events))
     result.seconds = round(time.monotonic() - started, 3)
-    log.info("%s: attempted %d, sent %d, failed %d in %.1fs %s", entity, result.attempted, result.sent,
-             result.failed, result.seconds, result.statuses)
+    log.info("%s: attempted %d, sent %d, failed %d, dead %d in %.1fs %s", entity or "all", result.attempted,
+             result.sent, result.failed, result.dead, result.seconds, result.statuses)
     if result.attempted and result.sent == 0 and result.unreachable == result.attempted:
         raise ConnectionError(
-            f"webhook endpoint {settings.base_url}{settings.endpoint} was unreachable for all {result.attempted} "
-            f"events; they stay in the event log as 'failed' and will be retried. Check the moodle_sync_webhook "
-            f"connection and the backend."
+            f"webhook endpoint {settings.endpoint_id} was unreachable for all {result.attempted} events; they stay "
+            f"in the event log as 'failed' and will be retried. Check the moodle_sync_webhook connection and the "
+            f"backend."
         )
     return result
 

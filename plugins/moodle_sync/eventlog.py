@@ -110,11 +110,16 @@ def status_counts(db: Database) -> dict[str, dict[str, int]]:
     return counts
 
 
-def claim_due(db: Database, entity: str, owner: str, limit: int, lease: dt.timedelta) -> list[tuple]:
-    """Lease up to ``limit`` due events (one per key, oldest first) to ``owner`` and commit the lease."""
+def claim_due(db: Database, entity: str | None, owner: str, limit: int, lease: dt.timedelta) -> list[dict]:
+    """Lease up to ``limit`` due events (one per key, in due order) to ``owner``; commit the lease at once,
+    so two deliverers never hold the same event and a dead worker's events come back after ``lease``."""
     now = utcnow()
+    entity_filter = "AND e.entity_type = %(entity)s" if entity else ""
+    names = ["id", "event_id", "event_type", "entity_type", "entity_key", "sequence", "payload", "attempts",
+             "budget_started_at"]
     try:
-        rows = db.query(db.sql(AREA, "claim_due"), {"entity": entity, "now": db.ts(now), "limit": limit})
+        rows = db.query(db.sql(AREA, "claim_due", entity_filter=entity_filter),
+                        {"entity": entity, "now": db.ts(now), "limit": limit})
         if rows:
             db.execute(db.sql(AREA, "lease_events"),
                        {"owner": owner, "lease_until": db.ts(now + lease), "ids": db.bind_list([r[0] for r in rows])})
@@ -122,15 +127,70 @@ def claim_due(db: Database, entity: str, owner: str, limit: int, lease: dt.timed
     except Exception:
         db.rollback()
         raise
-    return rows
+    claimed = [dict(zip(names, row)) for row in rows]
+    for item in claimed:
+        item["event_id"] = str(item["event_id"])
+        started = item["budget_started_at"]
+        if started is not None and started.tzinfo is None:
+            item["budget_started_at"] = started.replace(tzinfo=dt.timezone.utc)
+    return claimed
 
 
-def record_results(db: Database, sent: Sequence[dict], failed: Sequence[dict]) -> None:
-    """Store delivery outcomes and release their leases, in one transaction."""
+def record_results(db: Database, owner: str, *, sent=(), failed=(), dead=(), released=(), attempts=()) -> None:
+    """Store one batch's outcomes, its attempt rows and the released leases, in one transaction.
+    Outcomes only touch rows this owner still leases."""
     try:
-        db.executemany(db.sql(AREA, "mark_sent"), sent)
-        db.executemany(db.sql(AREA, "mark_failed"), failed)
+        for name, rows in (("mark_sent", sent), ("mark_failed", failed), ("mark_dead", dead),
+                           ("release_event", released)):
+            if rows:
+                db.executemany(db.sql(AREA, name), [dict(r, owner=owner) for r in rows])
+        db.insert_many(db.sql(AREA, "insert_attempt"), list(attempts))
         db.commit()
     except Exception:
         db.rollback()
         raise
+
+
+def count_due(db: Database) -> int:
+    n = db.query(db.sql(AREA, "count_due"), {"now": db.ts(utcnow())})[0][0]
+    db.commit()
+    return int(n)
+
+
+def endpoint_state(db: Database, endpoint: str) -> tuple[str, str | None]:
+    rows = db.query(db.sql(AREA, "get_endpoint_state"), {"endpoint": endpoint})
+    db.commit()
+    return (rows[0][0], rows[0][1]) if rows else ("ok", None)
+
+
+def set_endpoint_state(db: Database, endpoint: str, state: str, reason: str | None = None) -> None:
+    db.execute(db.sql(AREA, "set_endpoint_state"),
+               {"endpoint": endpoint, "state": state, "reason": reason, "now": db.ts(utcnow())})
+    db.commit()
+
+
+REPLAY_COLUMNS = ["id", "event_id", "event_type", "entity_type", "entity_key", "sequence", "status", "attempts",
+                  "last_error"]
+
+
+def find_replayable(db: Database, *, event_ids=(), status: str | None = "dead", event_type=None, entity_type=None,
+                    entity_key=None, since: dt.datetime | None = None, limit: int = 100_000) -> list[dict]:
+    params = {"any_id": 1 if event_ids else 0, "event_ids": db.bind_list(list(event_ids) or [""]),
+              "status": status, "event_type": event_type, "entity_type": entity_type,
+              "entity_key": entity_key, "since": db.ts(since) if since else None, "limit": limit}
+    rows = db.query(db.sql(AREA, "replay_select"), params)
+    db.commit()
+    return [dict(zip(REPLAY_COLUMNS, row), event_id=str(row[1])) for row in rows]
+
+
+def requeue(db: Database, ids: list[int]) -> int:
+    """Pending again, due now, attempts and retry window reset; the event_id never changes."""
+    if not ids:
+        return 0
+    try:
+        n = db.execute(db.sql(AREA, "requeue_events"), {"ids": db.bind_list(ids), "now": db.ts(utcnow())})
+        db.commit()
+    except Exception:
+        db.rollback()
+        raise
+    return n

@@ -6,6 +6,7 @@ wire format is chosen per endpoint at delivery time, so switching profiles never
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 
@@ -47,4 +48,11 @@ def legacy(event_id: str, event_type: str, payload: str, now: float | None = Non
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-PROFILES = {"legacy": legacy}
+def standard(event_id: str, event_type: str, payload: str, now: float | None = None) -> bytes:
+    """Standard Webhooks payload: ``{"type": "user.updated", "timestamp": ISO 8601, "data": {...}}``."""
+    moment = dt.datetime.fromtimestamp(now if now is not None else time.time(), dt.timezone.utc)
+    body = {"type": event_type, "timestamp": moment.isoformat().replace("+00:00", "Z"), "data": json.loads(payload)}
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+PROFILES = {"legacy": legacy, "standard": standard}

@@ -11,7 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import socket
+import struct
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ACCEPTED_TYPES = {"user_created", "user_updated", "enrollment_created", "enrollment_deleted", "grade_updated",
@@ -28,21 +31,39 @@ class ReceiverState:
         self.fail_status: int | None = None
         self.fail_next = 0
         self.fail_rate = 0.0
+        self.retry_after: str | None = None
+        self.delay_seconds = 0.0
+        self.delay_next = 0
+        self.reset_next = 0
+        self.raw: list[tuple[dict, bytes]] = []  # (headers, body) of accepted requests
         self.random = random.Random(seed)
 
-    def control(self, fail_status=None, fail_next=0, fail_rate=0.0):
+    def control(self, fail_status=None, fail_next=0, fail_rate=0.0, retry_after=None, delay_seconds=0.0,
+                delay_next=0, reset_next=0):
+        """fail_status for the next fail_next requests (or a fail_rate share, 500 by default), with an optional
+        Retry-After; delay_next requests answered after delay_seconds; reset_next connections reset."""
         with self.lock:
             self.fail_status, self.fail_next, self.fail_rate = fail_status, int(fail_next), float(fail_rate)
+            self.retry_after = retry_after
+            self.delay_seconds, self.delay_next, self.reset_next = float(delay_seconds), int(delay_next), int(reset_next)
 
-    def decide_failure(self) -> int | None:
+    def decide(self) -> tuple[str | None, int | None, float]:
+        """(action, status, delay): action None (answer normally), 'fail' or 'reset'."""
         with self.lock:
             self.requests += 1
+            delay = 0.0
+            if self.delay_next > 0:
+                self.delay_next -= 1
+                delay = self.delay_seconds
+            if self.reset_next > 0:
+                self.reset_next -= 1
+                return "reset", None, delay
             if self.fail_status and self.fail_next > 0:
                 self.fail_next -= 1
-                return self.fail_status
+                return "fail", self.fail_status, delay
             if self.fail_rate and self.random.random() < self.fail_rate:
-                return self.fail_status or 500
-        return None
+                return "fail", self.fail_status or 500, delay
+        return None, None, delay
 
 
 def _entity_key(body: dict) -> str:
@@ -62,9 +83,11 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # quiet: tests and benchmarks send thousands of requests
         pass
 
-    def _reply(self, status: int, body: dict):
+    def _reply(self, status: int, body: dict, headers: dict | None = None):
         data = json.dumps(body).encode()
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -90,24 +113,40 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(404, {"detail": "not found"})
         if self.state.token and self.headers.get("Authorization") != f"Bearer {self.state.token}":
             return self._reply(401, {"detail": "Invalid token"})
-        failure = self.state.decide_failure()
-        if failure:
-            return self._reply(failure, {"success": False, "message": "told to fail"})
+        action, status, delay = self.state.decide()
+        if delay:
+            time.sleep(delay)
+        if action == "reset":  # RST instead of an answer
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+            return
+        if action == "fail":
+            headers = {}
+            if self.state.retry_after is not None:
+                headers["Retry-After"] = self.state.retry_after
+            if 300 <= status < 400:
+                headers["Location"] = "http://127.0.0.1:9/elsewhere"
+            return self._reply(status, {"success": False, "message": "told to fail"}, headers)
         try:
             body = json.loads(raw)
+            if "type" in body and "data" in body:  # the 'standard' profile: id in the webhook-id header
+                body = {"event_id": self.headers.get("webhook-id"), "event_type": body["type"],
+                        "event_data": body["data"], "standard": True}
             event_id, event_type = body["event_id"], body["event_type"]
             assert isinstance(body["event_data"], dict)
         except Exception:
             return self._reply(400, {"detail": "Invalid event"})
-        if event_type not in ACCEPTED_TYPES:
+        if event_type not in ACCEPTED_TYPES and not body.get("standard"):
             return self._reply(400, {"detail": "Unsupported event type"})
-        if event_type == "grade_updated" and not (body["event_data"].get("student_id") and
+        if event_type == "grade_updated" and not body.get("standard") and not (body["event_data"].get("student_id") and
                                                   body["event_data"].get("assignment_id")):
             return self._reply(400, {"detail": "student_id and assignment_id are required"})
         with self.state.lock:
             duplicate = event_id in self.state.events
             if not duplicate:
                 self.state.events[event_id] = body
+            self.state.raw.append(({k.lower(): v for k, v in self.headers.items()}, raw))
             self.state.deliveries.append({"event_id": event_id, "event_type": event_type,
                                           "sequence": body["event_data"].get("sequence"),
                                           "duplicate": duplicate, "entity_key": _entity_key(body),

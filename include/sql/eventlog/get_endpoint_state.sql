@@ -1,0 +1,1 @@
+SELECT state, reason, updated_at FROM moodle_sync_endpoint_state WHERE endpoint = %(endpoint)s

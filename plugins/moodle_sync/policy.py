@@ -1,0 +1,96 @@
+"""What a delivery attempt's answer means, and when to try again.
+
+Classification: 2xx sent; 408, 425, 429, 5xx, timeouts, connection and TLS errors and 3xx (no redirect is
+followed) are retried; 410 Gone pauses the endpoint without consuming the event, and so do 401 and 403 (a
+wrong or expired token is the endpoint's problem, not the event's: dead-lettering every event would only
+make work); any other 4xx is dead at once (the same body can never succeed).
+
+Backoff after attempt n: base * 2^(n-1), +-jitter, then capped, so the cap holds after jitter (the old plugin
+jittered after capping and waited up to ~72 min). ``Retry-After`` on 429/503 (seconds or an HTTP date) is
+honoured up to cap + RETRY_AFTER_GRACE. An event that has used ``max_attempts`` or is older than ``max_age``
+(since it was created or last replayed) goes ``dead``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import random
+from dataclasses import dataclass
+
+#: How far past the cap a server's Retry-After may push the next attempt.
+RETRY_AFTER_GRACE = dt.timedelta(minutes=15)
+
+RETRYABLE_STATUS = {408, 425, 429}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str  # 'sent' | 'retry' | 'dead' | 'pause'
+    error_class: str | None  # network, timeout, tls, http_3xx, http_4xx, http_5xx, throttled, gone, auth
+
+
+def classify(status: int | None, error_class: str | None = None) -> Outcome:
+    """Outcome of one attempt: ``status`` is the HTTP status, None when no answer came (then ``error_class``)."""
+    if status is None:
+        return Outcome("retry", error_class or "network")
+    if 200 <= status < 300:
+        return Outcome("sent", None)
+    if status == 410:
+        return Outcome("pause", "gone")
+    if status in (401, 403):
+        return Outcome("pause", "auth")
+    if status == 429:
+        return Outcome("retry", "throttled")
+    if status in RETRYABLE_STATUS:
+        return Outcome("retry", "http_4xx")
+    if 300 <= status < 400:
+        return Outcome("retry", "http_3xx")
+    if 400 <= status < 500:
+        return Outcome("dead", "http_4xx")
+    return Outcome("retry", "throttled" if status == 503 else "http_5xx")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    base: dt.timedelta = dt.timedelta(seconds=60)
+    cap: dt.timedelta = dt.timedelta(hours=1)
+    jitter: float = 0.2
+    max_attempts: int = 10
+    max_age: dt.timedelta = dt.timedelta(hours=72)
+
+    def delay(self, attempt: int, rng: random.Random | None = None) -> dt.timedelta:
+        """Wait after the ``attempt``-th failed attempt (1-based): exponential, jittered, then capped."""
+        rng = rng or random
+        raw = self.base.total_seconds() * 2 ** min(attempt - 1, 40)
+        jittered = raw * (1 + rng.uniform(-self.jitter, self.jitter))
+        return dt.timedelta(seconds=min(jittered, self.cap.total_seconds()))
+
+    def next_attempt_at(self, now: dt.datetime, attempt: int, retry_after: dt.timedelta | None = None,
+                        rng: random.Random | None = None) -> dt.datetime:
+        wait = self.delay(attempt, rng)
+        if retry_after is not None:
+            wait = min(max(wait, retry_after), self.cap + RETRY_AFTER_GRACE)
+        return now + wait
+
+    def exhausted(self, attempts: int, budget_started_at: dt.datetime | None, now: dt.datetime) -> bool:
+        """True when no retry is left: ``attempts`` made, or the event's retry window is over."""
+        if attempts >= self.max_attempts:
+            return True
+        return budget_started_at is not None and now - budget_started_at >= self.max_age
+
+
+def parse_retry_after(value: str | None, now: dt.datetime) -> dt.timedelta | None:
+    """``Retry-After`` as a duration: delta-seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return dt.timedelta(seconds=int(value))
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return max(when - now, dt.timedelta(0))

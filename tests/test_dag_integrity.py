@@ -12,6 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DAG_IDS = {"moodle_sync_users", "moodle_sync_enrolments", "moodle_sync_grades"}
+DELIVERY_DAG_IDS = {"moodle_sync_retry", "moodle_sync_replay"}
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,7 @@ def dagbag():
 
 def test_every_dag_file_imports_without_error(dagbag):
     assert dagbag.import_errors == {}
-    assert DAG_IDS <= set(dagbag.dags)
+    assert DAG_IDS | DELIVERY_DAG_IDS == set(dagbag.dags)
 
 
 @pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
@@ -62,3 +63,26 @@ def test_dag_files_import_no_pandas_and_touch_no_database_at_top_level(dag_file)
     heavy = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
     assert "pandas" not in heavy, f"{dag_file} imports pandas at top level"
     assert "MySQLdb" not in heavy and "psycopg" not in heavy, f"{dag_file} imports a database driver at top level"
+
+
+def test_retry_dag_runs_every_minute_and_maps_over_batches(dagbag):
+    from moodle_sync.alerts import SyncFailureNotifier
+    from moodle_sync.dag_factory import plan_retry_workers
+
+    dag = dagbag.dags["moodle_sync_retry"]
+    assert dag.max_active_runs == 1 and dag.catchup is False
+    assert "'* * * * *'" in repr(dag.timetable)
+    assert [t.task_id for t in dag.topological_sort()] == ["plan", "deliver"]
+    for t in dag.tasks:
+        callbacks = t.on_failure_callback if isinstance(t.on_failure_callback, list) else [t.on_failure_callback]
+        assert any(isinstance(cb, SyncFailureNotifier) for cb in callbacks)
+    assert plan_retry_workers(0) == []
+    assert plan_retry_workers(1) == [{"worker": 0}]
+    assert len(plan_retry_workers(50_000, per_worker=20_000)) == 3
+    assert len(plan_retry_workers(10**9)) == 16  # bounded, far below max_map_length
+
+
+def test_replay_dag_is_manual_and_a_dry_run_by_default(dagbag):
+    dag = dagbag.dags["moodle_sync_replay"]
+    assert type(dag.timetable).__name__ == "NullTimetable"
+    assert dag.params["dry_run"] is True and dag.params["status"] == "dead"

@@ -55,6 +55,7 @@ class WebhookSettings:
     signing_keys: tuple[bytes, ...] = field(default=(), repr=False)
     rate_limit_per_second: float | None = None
     policy: RetryPolicy = RetryPolicy()
+    lease_seconds: float | None = None  # default: derived from batch size, concurrency and timeouts
 
     @property
     def endpoint_id(self) -> str:
@@ -63,6 +64,8 @@ class WebhookSettings:
     @property
     def lease(self) -> dt.timedelta:
         """Long enough for a whole batch to time out in the worst case, so a live lease never lapses."""
+        if self.lease_seconds:
+            return dt.timedelta(seconds=self.lease_seconds)
         rounds = math.ceil(self.batch_size / self.concurrency)
         seconds = rounds * (self.timeout + self.connect_timeout) + 60
         if self.rate_limit_per_second:
@@ -119,6 +122,7 @@ class WebhookSettings:
             signing_keys=tuple(parse_secrets(extra.get("signing_secrets"))),
             rate_limit_per_second=number("rate_limit_per_second", None, float, allow_none=True),
             policy=policy,
+            lease_seconds=number("lease_seconds", None, float, allow_none=True),
         )
 
 

@@ -1,0 +1,336 @@
+"""Delivery you can trust: classification, backoff, leases, order, signatures, dead letters and replay, against
+a real receiver on loopback and the event log on MariaDB and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import add_events, events
+from moodle_sync import eventlog
+from moodle_sync.db import utcnow
+from moodle_sync.delivery import EndpointPaused, WebhookSettings, deliver_due
+from moodle_sync.policy import RETRY_AFTER_GRACE, RetryPolicy, classify, parse_retry_after
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = RetryPolicy(base=dt.timedelta(milliseconds=50), cap=dt.timedelta(milliseconds=400), max_attempts=50)
+
+
+def settings_for(receiver, **over):
+    return WebhookSettings(base_url=receiver.url, token="test-token-123", **over)
+
+
+def utc(value):
+    return value if value is None or value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def attempts(store):
+    rows = store.query("SELECT event_id, attempt, http_status, outcome, error_class, response_excerpt, started_at, "
+                       "next_retry_at, duration_ms FROM moodle_sync_delivery_attempt ORDER BY id")
+    store.commit()
+    names = ["event_id", "attempt", "http_status", "outcome", "error_class", "excerpt", "started_at", "next_retry_at",
+             "duration_ms"]
+    return [dict(zip(names, r), event_id=str(r[0]), started_at=utc(r[6]), next_retry_at=utc(r[7])) for r in rows]
+
+
+# --- policy -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("status, error_class, kind, cls", [
+    (200, None, "sent", None), (204, None, "sent", None),
+    (408, None, "retry", "http_4xx"), (425, None, "retry", "http_4xx"), (429, None, "retry", "throttled"),
+    (500, None, "retry", "http_5xx"), (502, None, "retry", "http_5xx"), (503, None, "retry", "throttled"),
+    (301, None, "retry", "http_3xx"), (410, None, "pause", "gone"), (401, None, "pause", "auth"),
+    (403, None, "pause", "auth"), (400, None, "dead", "http_4xx"), (404, None, "dead", "http_4xx"),
+    (422, None, "dead", "http_4xx"), (None, "timeout", "retry", "timeout"), (None, "tls", "retry", "tls"),
+    (None, None, "retry", "network"),
+])
+def test_classification(status, error_class, kind, cls):
+    assert classify(status, error_class) == (kind, cls) or (classify(status, error_class).kind,
+                                                             classify(status, error_class).error_class) == (kind, cls)
+
+
+@pytest.mark.parametrize("attempt", range(1, 15))
+def test_backoff_is_exponential_jittered_and_the_cap_holds_after_jitter(attempt):
+    policy = RetryPolicy()
+    rng = random.Random(attempt)
+    for _ in range(200):
+        seconds = policy.delay(attempt, rng).total_seconds()
+        raw = 60 * 2 ** (attempt - 1)
+        assert min(raw * 0.8, 3600) <= seconds <= min(raw * 1.2, 3600)
+
+
+def test_retry_after_is_read_as_seconds_or_http_date_and_bounded():
+    now = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)
+    assert parse_retry_after("120", now) == dt.timedelta(seconds=120)
+    date = email.utils.format_datetime(now + dt.timedelta(minutes=5), usegmt=True)
+    assert parse_retry_after(date, now) == dt.timedelta(minutes=5)
+    assert parse_retry_after("soon", now) is None and parse_retry_after(None, now) is None
+    policy = RetryPolicy()
+    assert policy.next_attempt_at(now, 1, dt.timedelta(seconds=300), random.Random(1)) == now + dt.timedelta(seconds=300)
+    far = policy.next_attempt_at(now, 1, dt.timedelta(days=2))
+    assert far == now + policy.cap + RETRY_AFTER_GRACE
+
+
+def test_budget_is_spent_by_attempts_or_age():
+    policy = RetryPolicy(max_attempts=3, max_age=dt.timedelta(hours=72))
+    now = utcnow()
+    assert not policy.exhausted(2, now, now) and policy.exhausted(3, now, now)
+    assert policy.exhausted(1, now - dt.timedelta(hours=73), now)
+
+
+# --- answers of a real receiver -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("control, status, outcome, error_class, delay_band", [
+    (dict(fail_status=500, fail_next=1), "failed", "retry", "http_5xx", (48, 72)),
+    (dict(fail_status=503, fail_next=1, retry_after="120"), "failed", "retry", "throttled", (119, 122)),
+    (dict(fail_status=429, fail_next=1, retry_after="90"), "failed", "retry", "throttled", (89, 92)),
+    (dict(fail_status=400, fail_next=1), "dead", "dead", "http_4xx", None),
+    (dict(fail_status=301, fail_next=1), "failed", "retry", "http_3xx", (48, 72)),
+    (dict(delay_seconds=3, delay_next=1), "failed", "retry", "timeout", (48, 72)),
+    (dict(reset_next=1), "failed", "retry", "network", (48, 72)),
+])
+def test_each_answer_lands_in_the_right_state(store, receiver, control, status, outcome, error_class, delay_band):
+    add_events(store, "user", [(1, 1)])
+    receiver.state.control(**control)
+    before = utcnow()
+    if error_class in ("timeout", "network"):  # no answer at all for every event: the task fails loudly
+        with pytest.raises(ConnectionError, match="unreachable for all 1 events"):
+            deliver_due(store, settings_for(receiver, timeout=1.0), entity="user", owner="t")
+    else:
+        assert deliver_due(store, settings_for(receiver, timeout=1.0), entity="user", owner="t").attempted == 1
+    assert receiver.state.requests == 1  # one attempt; a 301 is not followed
+    row = events(store, "user")[0]
+    assert row["status"] == status and row["attempts"] == 1
+    [attempt] = attempts(store)
+    assert (attempt["outcome"], attempt["error_class"], attempt["attempt"]) == (outcome, error_class, 1)
+    assert attempt["excerpt"] and len(attempt["excerpt"]) <= 2048 and "test-token-123" not in attempt["excerpt"]
+    if delay_band:
+        wait = (utc(row["next_retry_at"]) - before).total_seconds()
+        assert delay_band[0] <= wait <= delay_band[1] + 3, wait
+        assert attempt["next_retry_at"] == utc(row["next_retry_at"])
+    else:
+        assert row["next_retry_at"] is None and row["last_error"].startswith("HTTP 400")
+
+
+def test_410_pauses_the_endpoint_consumes_nothing_and_replay_resumes_it(store, receiver, monkeypatch):
+    import json
+
+    from moodle_sync.replay import run_replay
+
+    add_events(store, "user", [(k, 1) for k in range(1, 6)])
+    receiver.state.control(fail_status=410, fail_next=100)
+    settings = settings_for(receiver, concurrency=1, batch_size=5)
+    with pytest.raises(EndpointPaused, match="410"):
+        deliver_due(store, settings, owner="t")
+    assert {(r["status"], r["attempts"]) for r in events(store, "user")} == {("pending", 0)}
+    assert eventlog.endpoint_state(store, settings.endpoint_id)[0] == "paused"
+    receiver.state.control()
+    assert deliver_due(store, settings, owner="t").paused  # stays paused until resumed
+    monkeypatch.setenv("AIRFLOW_CONN_MOODLE_SYNC_WEBHOOK", json.dumps(
+        {"conn_type": "http", "host": "127.0.0.1", "port": receiver.port, "password": "test-token-123"}))
+    run_replay("moodle_sync_db", "moodle_sync_webhook", {"status": "dead", "dry_run": False, "resume_endpoint": True})
+    assert deliver_due(store, settings, owner="t").sent == 5
+
+
+def test_events_go_dead_after_max_attempts_and_replay_requeues_them_with_the_same_id(store, receiver):
+    from moodle_sync.replay import run_replay
+
+    ids = add_events(store, "grade", [("3:4", 1), ("5:6", 1)], payload=lambda k: {
+        "grade_id": 1, "userid": int(k.split(":")[0]), "itemid": int(k.split(":")[1]), "student_id": 1,
+        "assignment_id": 1})
+    receiver.state.control(fail_status=500, fail_next=1000)
+    settings = settings_for(receiver, policy=RetryPolicy(base=dt.timedelta(milliseconds=20),
+                                                         cap=dt.timedelta(milliseconds=50), max_attempts=3))
+    for _ in range(20):
+        deliver_due(store, settings, owner="t")
+        if {r["status"] for r in events(store, "grade")} == {"dead"}:
+            break
+        time.sleep(0.06)
+    rows = events(store, "grade")
+    assert {(r["status"], r["attempts"]) for r in rows} == {("dead", 3)}
+    assert len(attempts(store)) == 6
+
+    dry = run_replay("moodle_sync_db", "moodle_sync_webhook", {"status": "dead", "dry_run": True})
+    assert (dry["matched"], dry["requeued"]) == (2, 0)
+    assert {r["status"] for r in events(store, "grade")} == {"dead"}
+    receiver.state.control()
+    done = run_replay("moodle_sync_db", "moodle_sync_webhook", {"event_ids": [ids[0]], "dry_run": False})
+    assert done["requeued"] == 1
+    assert deliver_due(store, settings, owner="t").sent == 1
+    assert [d["event_id"] for d in receiver.state.deliveries] == [ids[0]]
+    state = {r["event_id"]: (r["status"], r["attempts"]) for r in events(store, "grade")}
+    assert state == {ids[0]: ("sent", 1), ids[1]: ("dead", 3)}
+
+
+def test_max_age_sends_an_old_event_dead_after_its_next_failure(store, receiver):
+    add_events(store, "user", [(1, 1)])
+    store.execute("UPDATE moodle_sync_event_log SET budget_started_at = %(t)s",
+                  {"t": store.ts(utcnow() - dt.timedelta(hours=80))})
+    store.commit()
+    receiver.state.control(fail_status=502, fail_next=1)
+    deliver_due(store, settings_for(receiver), owner="t")
+    assert events(store, "user")[0]["status"] == "dead"
+
+
+# --- chaos, crash, concurrency ------------------------------------------------------------------------------
+
+def test_chaos_every_event_arrives_never_early_and_in_order_per_key(store, receiver):
+    keys = [(k % 40 + 1, s) for k in range(40) for s in (1, 2, 3)]  # 40 keys, 3 events each
+    add_events(store, "user", sorted(keys, key=lambda x: x[1]))
+    receiver.state.control(fail_rate=0.3, fail_status=500)
+    receiver.state.random.seed(7)
+    settings = settings_for(receiver, policy=FAST, concurrency=8, batch_size=30)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        deliver_due(store, settings, owner="chaos")
+        if {r["status"] for r in events(store, "user")} == {"sent"}:
+            break
+        time.sleep(0.05)
+    rows = events(store, "user")
+    assert {r["status"] for r in rows} == {"sent"}
+    assert {d["event_id"] for d in receiver.state.deliveries} == {r["event_id"] for r in rows}
+    by_event: dict[str, list] = {}
+    for a in attempts(store):
+        by_event.setdefault(a["event_id"], []).append(a)
+    assert sum(len(v) for v in by_event.values()) > len(rows)  # failures really happened
+    for tries in by_event.values():
+        for earlier, later in zip(tries, tries[1:]):
+            assert later["started_at"] >= earlier["next_retry_at"], "sent before its next_retry_at"
+    arrivals: dict[str, list[int]] = {}
+    for d in receiver.state.deliveries:
+        arrivals.setdefault(d["entity_key"], []).append(d["sequence"])
+    assert all(seqs == sorted(seqs) for seqs in arrivals.values()), arrivals
+
+
+def _worker(url, lease, batch="40"):
+    env = dict(os.environ, BATCH=batch)
+    return subprocess.Popen([sys.executable, str(ROOT / "tests" / "deliver_worker.py"), url, str(lease)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+
+def test_kill_9_mid_batch_loses_nothing_and_keeps_event_ids(store, receiver):
+    ids = add_events(store, "user", [(k, 1) for k in range(1, 301)])
+    receiver.state.control(delay_seconds=0.01, delay_next=10_000)
+    rng = random.Random(3)
+    for _ in range(4):
+        proc = _worker(receiver.url, lease=2)
+        time.sleep(rng.uniform(2.0, 3.5))  # past start-up, in the middle of sending
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    time.sleep(2.2)  # the killed workers' leases run out
+    proc = _worker(receiver.url, lease=2)
+    assert proc.wait(timeout=120) == 0
+    rows = events(store, "user")
+    assert {r["status"] for r in rows} == {"sent"}
+    assert {d["event_id"] for d in receiver.state.deliveries} == set(ids)  # same ids, none lost
+    # the kills really cut batches: some requests reached the receiver but were never recorded
+    assert receiver.state.requests > len(attempts(store))
+
+
+def test_four_deliverers_on_one_backlog_send_each_event_exactly_once(store, receiver):
+    ids = add_events(store, "user", [(k, 1) for k in range(1, 1201)])
+    procs = [_worker(receiver.url, lease=120, batch="25") for _ in range(4)]
+    assert [p.wait(timeout=180) for p in procs] == [0, 0, 0, 0]
+    assert receiver.state.requests == len(ids) == len(receiver.state.events)
+    assert not any(d["duplicate"] for d in receiver.state.deliveries)
+    worked = [int(p.stdout.read().strip().splitlines()[-1].split()[0]) for p in procs]
+    assert sum(worked) == len(ids)
+
+
+# --- signatures, profiles, TLS, rate -------------------------------------------------------------------------
+
+def test_signatures_verify_with_standardwebhooks_including_a_rotated_secret(store, receiver):
+    import base64
+
+    from standardwebhooks.webhooks import Webhook
+
+    old, new = (base64.b64encode(os.urandom(32)).decode() for _ in range(2))
+    settings = settings_for(receiver, signing_keys=(base64.b64decode(new), base64.b64decode(old)))
+    ids = add_events(store, "user", [(1, 1), (2, 1)])
+    assert deliver_due(store, settings, owner="t").sent == 2
+    for headers, body in receiver.state.raw:
+        for secret in (new, old):  # a receiver that only knows either secret verifies
+            Webhook(f"whsec_{secret}").verify(body, {k: headers[k] for k in
+                                                    ("webhook-id", "webhook-timestamp", "webhook-signature")})
+        assert headers["webhook-id"] in ids
+        with pytest.raises(Exception):
+            Webhook("whsec_" + base64.b64encode(os.urandom(32)).decode()).verify(body, headers)
+
+
+def test_standard_profile_body(store, receiver):
+    import json
+
+    add_events(store, "user", [(9, 1)])
+    deliver_due(store, settings_for(receiver, payload_profile="standard"), owner="t")
+    [(headers, raw)] = receiver.state.raw
+    body = json.loads(raw)
+    assert set(body) == {"type", "timestamp", "data"} and body["type"] == "user.created"
+    assert body["data"]["userid"] == 9 and body["timestamp"].endswith("Z")
+
+
+@pytest.fixture
+def tls_receiver(tmp_path):
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from moodle_sync.receiver import Receiver
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    import ipaddress
+
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    r = Receiver(token="test-token-123")
+    r.server.socket = context.wrap_socket(r.server.socket, server_side=True)
+    with r:
+        yield r, str(cert_file)
+
+
+def test_tls_is_verified_by_default_a_ca_bundle_works_and_verify_false_warns(store, tls_receiver, caplog):
+    receiver, ca = tls_receiver
+    url = f"https://127.0.0.1:{receiver.port}"
+    add_events(store, "user", [(1, 1)])
+    with pytest.raises(ConnectionError):
+        deliver_due(store, WebhookSettings(base_url=url, token="test-token-123"), owner="t")
+    assert attempts(store)[0]["error_class"] == "tls"
+    store.execute("UPDATE moodle_sync_event_log SET next_retry_at = %(t)s", {"t": store.ts(utcnow())})
+    store.commit()
+    assert deliver_due(store, WebhookSettings(base_url=url, token="test-token-123", ca_bundle=ca), owner="t").sent == 1
+    add_events(store, "user", [(2, 1)])
+    with caplog.at_level(logging.WARNING):
+        assert deliver_due(store, WebhookSettings(base_url=url, token="test-token-123", verify=False),
+                           owner="t").sent == 1
+    assert "TLS verification is OFF" in caplog.text
+
+
+def test_rate_limit_spaces_requests(store, receiver):
+    add_events(store, "user", [(k, 1) for k in range(1, 21)])
+    started = time.monotonic()
+    assert deliver_due(store, settings_for(receiver, rate_limit_per_second=40), owner="t").sent == 20
+    assert time.monotonic() - started >= 19 / 40  # a lower bound only: slower machines pass too

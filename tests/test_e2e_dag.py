@@ -37,18 +37,22 @@ def airflow_db():
     assert out.returncode == 0, out.stderr[-3000:]
 
 
-def run_dag(dag_id):
+def run_dag(dag_id, conf=None):
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
-    run = bag.dags[dag_id].test()
+    run = bag.dags[dag_id].test(run_conf=conf)
     return str(getattr(run.state, "value", run.state))
 
 
-def test_three_dags_deliver_every_event_once_through_airflow(airflow_db, moodle, store, receiver, monkeypatch):
+def webhook(monkeypatch, receiver, **extra):
     monkeypatch.setenv("AIRFLOW_CONN_MOODLE_SYNC_WEBHOOK", json.dumps({
         "conn_type": "http", "host": "127.0.0.1", "port": receiver.port, "schema": "http",
-        "password": "test-token-123", "extra": {"concurrency": 8}}))
+        "password": "test-token-123", "extra": extra}))
+
+
+def test_three_dags_deliver_every_event_once_through_airflow(airflow_db, moodle, store, receiver, monkeypatch):
+    webhook(monkeypatch, receiver, concurrency=8)
     for dag_id in DAG_IDS:
         assert run_dag(dag_id) == "success", dag_id
 
@@ -71,3 +75,25 @@ def test_three_dags_deliver_every_event_once_through_airflow(airflow_db, moodle,
     for dag_id in DAG_IDS:
         assert run_dag(dag_id) == "success", dag_id
     assert len(events(store)) == len(logged) and len(receiver.state.deliveries) == len(deliveries)
+
+
+def test_retry_dag_delivers_what_failed_and_replay_dag_revives_dead_letters(airflow_db, store, receiver,
+                                                                              monkeypatch):
+    from helpers import add_events
+
+    webhook(monkeypatch, receiver, retry_base_seconds=0.01, retry_cap_seconds=0.02, max_attempts=2)
+    add_events(store, "user", [(k, 1) for k in range(1, 31)])
+    receiver.state.control(fail_status=503, fail_next=30)
+    assert run_dag("moodle_sync_retry") == "success"  # answered (503): not a task failure
+    assert {e["status"] for e in events(store)} == {"failed"}
+    receiver.state.control(fail_status=500, fail_next=20)
+    assert run_dag("moodle_sync_retry") == "success"
+    state = [e["status"] for e in events(store)]
+    assert state.count("dead") == 20 and state.count("sent") == 10  # second failure spends the 2-attempt budget
+
+    assert run_dag("moodle_sync_replay", {"dry_run": True}) == "success"
+    assert [e["status"] for e in events(store)].count("dead") == 20
+    assert run_dag("moodle_sync_replay", {"dry_run": False}) == "success"
+    assert run_dag("moodle_sync_retry") == "success"
+    assert {e["status"] for e in events(store)} == {"sent"}
+    assert len({d["event_id"] for d in receiver.state.deliveries}) == 30

@@ -219,8 +219,8 @@ def _worker(url, lease, batch="40"):
 
 
 def test_kill_9_mid_batch_loses_nothing_and_keeps_event_ids(store, receiver):
-    ids = add_events(store, "user", [(k, 1) for k in range(1, 301)])
-    receiver.state.control(delay_seconds=0.01, delay_next=10_000)
+    ids = add_events(store, "user", [(k, 1) for k in range(1, 801)])
+    receiver.state.control(delay_seconds=0.05, delay_next=100_000)  # a batch of 40 takes ~0.25 s on the wire
     rng = random.Random(3)
     for _ in range(4):
         proc = _worker(receiver.url, lease=2)

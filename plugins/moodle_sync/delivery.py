@@ -204,14 +204,34 @@ def _redact(text: str, settings: WebhookSettings) -> str:
     return text[:EXCERPT_BYTES]
 
 
-async def _post(http, settings: WebhookSettings, event: dict, body_for) -> Answer:
+class _Sender:
+    """POSTs on one aiohttp session set up from the hook's resolved configuration (base URL, headers, timeouts,
+    TLS, no redirects). Requests go straight to that session: the hook's per-request path wraps each call in
+    a tenacity retry loop (~90 us a request), and retries here belong to the event log, not to the call."""
+
+    def __init__(self, config: SessionConfig, endpoint: str):
+        import aiohttp
+
+        self.url = config.base_url.rstrip("/") + "/" + endpoint.lstrip("/")
+        self.headers = dict(config.headers or {})
+        self.options = {k: v for k, v in (config.extra_options or {}).items() if k != "check_response"}
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+
+    async def post(self, body: bytes, headers: dict):
+        return await self.session.post(self.url, data=body, headers={**self.headers, **headers}, **self.options)
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
+async def _post(sender: _Sender, settings: WebhookSettings, event: dict, body_for) -> Answer:
     import aiohttp
 
     started_at, t0 = utcnow(), time.monotonic()
     status = error_class = excerpt = retry_after = None
     try:
         body, headers = body_for(event)
-        response = await http.run(endpoint=settings.endpoint, data=body, headers=headers)
+        response = await sender.post(body, headers)
         try:
             text = await response.text(errors="replace")
         finally:
@@ -241,64 +261,83 @@ def _body_builder(settings: WebhookSettings):
     return body_for
 
 
+def _outcomes(batch: list[dict], answers: list[Answer], store: Database, policy: RetryPolicy, result,
+              run_id, task_id) -> tuple[dict, str | None, bool]:
+    """Classify a batch's answers into the rows ``eventlog.record_results`` stores."""
+    now = utcnow()
+    ts_now = store.ts(now)
+    out = {"sent": [], "failed": [], "dead": [], "released": [], "attempts": []}
+    pause_reason, throttled = None, False
+    for event, answer in zip(batch, answers):
+        outcome = classify(answer.status, answer.error_class)
+        attempt = event["attempts"] + 1
+        result.statuses[str(answer.status)] = result.statuses.get(str(answer.status), 0) + 1
+        base = {"id": event["id"], "now": ts_now, "http_status": answer.status}
+        next_at = None
+        if outcome.kind == "sent":
+            out["sent"].append(base)
+        elif outcome.kind == "pause":
+            pause_reason = pause_reason or (answer.excerpt or f"HTTP {answer.status}")[:200]
+            out["released"].append({"id": event["id"]})
+        elif outcome.kind == "dead" or policy.exhausted(attempt, event["budget_started_at"], now):
+            out["dead"].append(dict(base, error=answer.excerpt))
+        else:
+            throttled |= outcome.error_class == "throttled"
+            result.unreachable += answer.status is None
+            next_at = policy.next_attempt_at(now, attempt, parse_retry_after(answer.retry_after, now))
+            out["failed"].append(dict(base, error=answer.excerpt, next_retry_at=store.ts(next_at)))
+        out["attempts"].append((event["event_id"], attempt, store.ts(answer.started_at), answer.duration_ms,
+                                answer.status, "paused" if outcome.kind == "pause" else outcome.kind,
+                                outcome.error_class, answer.excerpt, store.ts(next_at) if next_at else None,
+                                run_id, task_id))
+    result.attempted += len(batch) - len(out["released"])
+    result.sent += len(out["sent"])
+    result.failed += len(out["failed"])
+    result.dead += len(out["dead"])
+    return out, pause_reason, throttled
+
+
 async def _deliver(store: Database, settings: WebhookSettings, hook: WebhookHook, *, entity: str | None,
                    owner: str, run_id: str | None, task_id: str | None, max_events: int | None) -> DeliveryResult:
+    """Send batch after batch; the next batch is claimed (in a thread, on the one DB connection, which only
+    that thread uses meanwhile) while the current one is on the wire. A key's later event cannot be claimed
+    while an earlier one is in flight: in-flight events are still pending, so per-key order holds."""
     result = DeliveryResult(entity=entity)
-    policy = settings.policy
     limiter = RateLimiter(settings.rate_limit_per_second)
     in_flight = asyncio.Semaphore(settings.concurrency)
     body_for = _body_builder(settings)
     endpoint_state = "ok"
-    async with hook.session() as http:
+    sender = _Sender(await hook.config(), settings.endpoint)
 
-        async def send(event):
-            async with in_flight:
-                await limiter.wait()
-                return await _post(http, settings, event, body_for)
+    def claim():
+        if max_events is not None and result.attempted >= max_events:
+            return []
+        return eventlog.claim_due(store, entity, owner, settings.batch_size, settings.lease)
 
-        while max_events is None or result.attempted < max_events:
-            batch = eventlog.claim_due(store, entity, owner, settings.batch_size, settings.lease)
-            if not batch:
-                break
-            answers = await asyncio.gather(*(send(e) for e in batch))
-            now = utcnow()
-            sent, failed, dead, released, attempts = [], [], [], [], []
-            pause_reason = None
-            throttled = False
-            for event, answer in zip(batch, answers):
-                outcome = classify(answer.status, answer.error_class)
-                attempt = event["attempts"] + 1
-                result.statuses[str(answer.status)] = result.statuses.get(str(answer.status), 0) + 1
-                base = {"id": event["id"], "now": store.ts(now), "http_status": answer.status}
-                next_at = None
-                if outcome.kind == "sent":
-                    sent.append(base)
-                elif outcome.kind == "pause":
-                    pause_reason = pause_reason or (answer.excerpt or f"HTTP {answer.status}")[:200]
-                    released.append({"id": event["id"]})
-                elif outcome.kind == "dead" or policy.exhausted(attempt, event["budget_started_at"], now):
-                    dead.append(dict(base, error=answer.excerpt))
-                else:
-                    throttled |= outcome.error_class == "throttled"
-                    result.unreachable += answer.status is None
-                    next_at = policy.next_attempt_at(now, attempt, parse_retry_after(answer.retry_after, now))
-                    failed.append(dict(base, error=answer.excerpt, next_retry_at=store.ts(next_at)))
-                attempts.append((event["event_id"], attempt, store.ts(answer.started_at), answer.duration_ms,
-                                 answer.status, "paused" if outcome.kind == "pause" else outcome.kind,
-                                 outcome.error_class, answer.excerpt, store.ts(next_at) if next_at else None,
-                                 run_id, task_id))
-            eventlog.record_results(store, owner, sent=sent, failed=failed, dead=dead, released=released,
-                                    attempts=attempts)
-            result.attempted += len(batch) - len(released)
-            result.sent += len(sent)
-            result.failed += len(failed)
-            result.dead += len(dead)
+    async def send(event):
+        async with in_flight:
+            await limiter.wait()
+            return await _post(sender, settings, event, body_for)
+
+    try:
+        batch = await asyncio.to_thread(claim)
+        while batch:
+            sending = asyncio.gather(*(send(e) for e in batch))
+            answers = await sending
+            out, pause_reason, throttled = _outcomes(batch, answers, store, settings.policy, result, run_id, task_id)
+            stop = bool(pause_reason or throttled)
+
+            def record_and_claim_next():
+                eventlog.record_results(store, owner, **out)
+                return [] if stop else claim()
+
+            batch = await asyncio.to_thread(record_and_claim_next)
             log.info("delivered %d/%d so far (%d failed, %d dead)", result.sent, result.attempted, result.failed,
                      result.dead)
-            state = "paused" if pause_reason else "throttled" if throttled else "ok" if sent else endpoint_state
+            state = "paused" if pause_reason else "throttled" if throttled else "ok" if out["sent"] else endpoint_state
             if state != endpoint_state:
-                eventlog.set_endpoint_state(store, settings.endpoint_id, state,
-                                            pause_reason or ("429/503 answers" if throttled else None))
+                await asyncio.to_thread(eventlog.set_endpoint_state, store, settings.endpoint_id, state,
+                                        pause_reason or ("429/503 answers" if throttled else None))
                 endpoint_state = state
             if pause_reason:
                 result.paused = True
@@ -309,7 +348,8 @@ async def _deliver(store: Database, settings: WebhookSettings, hook: WebhookHook
                 )
             if throttled:
                 log.warning("the backend is throttling (429/503): this run stops claiming more events")
-                break
+    finally:
+        await sender.close()
     return result
 
 

@@ -140,8 +140,13 @@ def record_results(db: Database, owner: str, *, sent=(), failed=(), dead=(), rel
     """Store one batch's outcomes, its attempt rows and the released leases, in one transaction.
     Outcomes only touch rows this owner still leases."""
     try:
-        for name, rows in (("mark_sent", sent), ("mark_failed", failed), ("mark_dead", dead),
-                           ("release_event", released)):
+        by_status: dict = {}
+        for r in sent:  # one statement per HTTP status, not one per event
+            by_status.setdefault((r["http_status"], r["now"]), []).append(r["id"])
+        for (status, now), ids in by_status.items():
+            db.execute(db.sql(AREA, "mark_sent"), {"ids": db.bind_list(ids), "owner": owner, "now": now,
+                                                   "http_status": status})
+        for name, rows in (("mark_failed", failed), ("mark_dead", dead), ("release_event", released)):
             if rows:
                 db.executemany(db.sql(AREA, name), [dict(r, owner=owner) for r in rows])
         db.insert_many(db.sql(AREA, "insert_attempt"), list(attempts))

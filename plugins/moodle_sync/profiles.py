@@ -7,8 +7,12 @@ wire format is chosen per endpoint at delivery time, so switching profiles never
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
+
+import msgspec
+
+_decode = msgspec.json.Decoder().decode
+_encode = msgspec.json.Encoder().encode
 
 #: The backend of the legacy plugin accepts only these types (../shared/contracts/LEGACY_WEBHOOK.md):
 #: no grade_created, enrolment updates travel as enrollment_created with the current state, and
@@ -41,18 +45,18 @@ def legacy(event_id: str, event_type: str, payload: str, now: float | None = Non
     body = {
         "event_id": event_id,
         "event_type": LEGACY_TYPES[event_type],
-        "event_data": legacy_event_data(event_type, json.loads(payload)),
+        "event_data": legacy_event_data(event_type, _decode(payload)),
         "moodle_event_id": None,
         "timestamp": int(now if now is not None else time.time()),
     }
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return _encode(body)
 
 
 def standard(event_id: str, event_type: str, payload: str, now: float | None = None) -> bytes:
     """Standard Webhooks payload: ``{"type": "user.updated", "timestamp": ISO 8601, "data": {...}}``."""
     moment = dt.datetime.fromtimestamp(now if now is not None else time.time(), dt.timezone.utc)
-    body = {"type": event_type, "timestamp": moment.isoformat().replace("+00:00", "Z"), "data": json.loads(payload)}
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    body = {"type": event_type, "timestamp": moment.isoformat().replace("+00:00", "Z"), "data": _decode(payload)}
+    return _encode(body)
 
 
 PROFILES = {"legacy": legacy, "standard": standard}

@@ -20,6 +20,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.sync_bench
+	$(PY) -m bench.delivery_bench
+	$(PY) -m bench.claim_bench
 
 constraints: $(STAMP)
 	$(PY) -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt

@@ -19,13 +19,8 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "plugins"))
-os.environ.setdefault("AIRFLOW_HOME", str(ROOT / "bench" / "out" / "airflow"))
-
-from bench.sync_bench import URIS, recreate  # noqa: E402
+from bench.common import ROOT, URIS, recreate, write_figures
 
 STORE_DB = "bench_delivery"
 PAYLOAD = json.dumps({"userid": 1, "username": "a.user", "email": "a.user@example.edu", "firstname": "Zoë",
@@ -144,9 +139,7 @@ def main() -> None:
     figures["task_vs_ceiling"] = round(rate / ceiling, 2)
     print(f"task / ceiling: {rate / ceiling:.2f} (target >= 0.5); task {rate} events/s (target >= 1,000); "
           f"{rate / figures['plugin_style_one_at_a_time']['requests_per_s']:.1f}x the plugin's way")
-    out = ROOT / "bench" / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"delivery_bench_{args.store}.json").write_text(json.dumps(figures, indent=2))
+    write_figures(f"delivery_bench_{args.store}", figures)
 
 
 if __name__ == "__main__":

@@ -9,37 +9,14 @@ Figures, not asserts: see bench/README.md.
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
 import os
 import resource
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "plugins"))
+from bench.common import URIS, recreate, write_figures
 
 MOODLE_DB, STORE_DB = "bench_moodle", "bench_sync"
-URIS = {"mysql": "mysql://root@127.0.0.1:3306/{}", "postgres": "postgres://postgres@127.0.0.1:5432/{}"}
-os.environ.setdefault("AIRFLOW_HOME", str(ROOT / "bench" / "out" / "airflow"))
-
-
-def recreate(dialect: str, name: str) -> None:
-    if dialect == "mysql":
-        import MySQLdb
-
-        conn = MySQLdb.connect(host="127.0.0.1", user="root")
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {name}")
-            cur.execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-        conn.close()
-    else:
-        import psycopg
-
-        with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def grade_select(moodle) -> str:
@@ -119,9 +96,7 @@ def main() -> None:
     figures["sync_vs_baseline"] = round(ratio, 3)
     print(f"sync / baseline: {ratio:.2f} (target >= 0.25); peak memory {figures['sync']['peak_rss_mb']} MB "
           f"(target < 500 MB)")
-    out = ROOT / "bench" / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"sync_bench_{args.store}.json").write_text(json.dumps(figures, indent=2))
+    write_figures(f"sync_bench_{args.store}", figures)
 
 
 if __name__ == "__main__":

@@ -116,7 +116,7 @@ def main() -> int:
     print("Failed events stay in the event log with next_retry_at about 1 min later; the next run delivers them.")
     print(f"Task logs: .demo/logs/. Event log: mariadb {EVENTLOG_DB} -e 'SELECT * FROM moodle_sync_event_log'")
     print("\nOpen the same DAGs in the Airflow UI:")
-    print(f"  PYTHONPATH=plugins .venv/bin/python -m moodle_sync.receiver --port 8099 &   # a receiver for the UI runs")
+    print("  PYTHONPATH=plugins .venv/bin/python -m moodle_sync.receiver --port 8099 &   # a receiver for the UI runs")
     print(f"  export AIRFLOW_HOME={AIRFLOW_HOME} AIRFLOW__CORE__DAGS_FOLDER={ROOT / 'dags'} "
           f"AIRFLOW__CORE__PLUGINS_FOLDER={ROOT / 'plugins'} AIRFLOW__CORE__LOAD_EXAMPLES=False")
     print(f"  export AIRFLOW_CONN_MOODLE_DB={MYSQL.format(MOODLE_DB)} AIRFLOW_CONN_MOODLE_SYNC_DB="

@@ -109,7 +109,10 @@ def test_a_keys_later_event_waits_while_an_earlier_one_is_failed(store, receiver
 
 def test_connection_extras_never_reach_the_wire_as_headers(store, receiver, monkeypatch):
     extras = {"payload_profile": "legacy", "timeout": 20, "connect_timeout": 5, "concurrency": 4, "verify": True,
-              "batch_size": 50, "endpoint": "/api/v1/webhooks"}
+              "batch_size": 50, "endpoint": "/api/v1/webhooks", "retry_base_seconds": 30, "retry_cap_seconds": 600,
+              "retry_jitter": 0.1, "max_attempts": 5, "max_age_hours": 24, "rate_limit_per_second": 500,
+              "signing_secrets": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw whsec_dGVzdHNlY3JldHRlc3RzZWNyZXQ=",
+              "ca_bundle": "/etc/ssl/certs/ca-certificates.crt", "lease_seconds": 600}
     monkeypatch.setenv("AIRFLOW_CONN_MOODLE_SYNC_WEBHOOK", json.dumps({
         "conn_type": "http", "host": "127.0.0.1", "port": receiver.port, "schema": "http",
         "password": "test-token-123", "extra": extras}))
@@ -118,9 +121,13 @@ def test_connection_extras_never_reach_the_wire_as_headers(store, receiver, monk
     assert "test-token-123" not in repr(settings)
     add_events(store, "user", [(1, 1), (2, 1)])
     assert deliver_due(store, entity="user", settings=settings, owner="test").sent == 2
+    assert settings.policy.max_attempts == 5 and len(settings.signing_keys) == 2
     for delivery in receiver.state.deliveries:
         assert not set(delivery["header_names"]) & {k.lower() for k in extras}
         assert delivery["authorization"] == "Bearer test-token-123"
+    for headers, body in receiver.state.raw:  # no secret anywhere on the wire but the bearer token
+        wire = (str(headers) + body.decode()).replace("Bearer test-token-123", "")
+        assert "whsec_" not in wire and "test-token-123" not in wire
 
 
 def test_a_bad_webhook_setting_stops_with_a_message_that_says_what_to_fix(monkeypatch):

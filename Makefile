@@ -6,10 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench constraints compose-check clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt -c constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -23,8 +23,10 @@ bench: $(STAMP)
 	$(PY) -m bench.delivery_bench
 	$(PY) -m bench.claim_bench
 
-constraints: $(STAMP)
-	$(PY) -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+constraints:  # after changing requirements*.txt and seeing the suite green
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	(echo "# The full resolved set of requirements.txt + requirements-dev.txt with a green suite (make constraints)."; \
+	 $(PY) -m pip freeze --exclude-editable | grep -v '^-e') > constraints.txt
 
 clean:
 	rm -rf .airflow .demo .pytest_cache

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import wait_until
 from helpers import add_events, events
 from moodle_sync import eventlog
 from moodle_sync.db import utcnow
@@ -223,8 +224,11 @@ def test_kill_9_mid_batch_loses_nothing_and_keeps_event_ids(store, receiver):
     receiver.state.control(delay_seconds=0.05, delay_next=100_000)  # a batch of 40 takes ~0.25 s on the wire
     rng = random.Random(3)
     for _ in range(4):
+        before = receiver.state.requests
         proc = _worker(receiver.url, lease=2)
-        time.sleep(rng.uniform(2.0, 3.5))  # past start-up, in the middle of sending
+        # once this worker is sending (whatever its start-up took), kill it at a random point
+        assert wait_until(lambda: receiver.state.requests > before + 5 or proc.poll() is not None, timeout=60)
+        time.sleep(rng.uniform(0.0, 0.6))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     time.sleep(2.2)  # the killed workers' leases run out

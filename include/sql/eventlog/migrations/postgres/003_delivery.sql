@@ -27,6 +27,6 @@ ALTER TABLE moodle_sync_event_log ADD COLUMN IF NOT EXISTS budget_started_at TIM
 UPDATE moodle_sync_event_log SET budget_started_at = created_at WHERE budget_started_at IS NULL;
 -- Only deliverable rows keep a next_retry_at: the claim walks this index in due order and stops early.
 UPDATE moodle_sync_event_log SET next_retry_at = NULL WHERE status NOT IN ('pending', 'failed');
-CREATE INDEX IF NOT EXISTS ix_moodle_sync_next_retry ON moodle_sync_event_log (next_retry_at)
+CREATE INDEX IF NOT EXISTS ix_moodle_sync_next_retry ON moodle_sync_event_log (next_retry_at, id)
     WHERE next_retry_at IS NOT NULL;
 DROP INDEX IF EXISTS ix_moodle_sync_due;

@@ -57,8 +57,9 @@ def lookup_state(db: Database, entity: str, keys: Sequence[str]) -> dict[str, tu
 
 def write_events(db: Database, events: Sequence[tuple], states: Sequence[tuple]) -> None:
     """Insert new event rows and move their keys' state forward (no commit: the caller's transaction)."""
-    db.insert_many(db.sql(AREA, "insert_event"), events)
-    db.insert_many(db.sql(AREA, "upsert_state"), states)
+    # event rows: entity_type, status, next_retry_at, dag_run_id and the three timestamps are the chunk's own
+    db.insert_many(db.sql(AREA, "insert_event"), events, constant_columns=(2, 6, 7, 9, 10, 11, 12))
+    db.insert_many(db.sql(AREA, "upsert_state"), states, constant_columns=(0, 4))
 
 
 def quarantine(db: Database, entity: str, rows: Iterable[tuple[str, str]], run_id: str | None) -> None:

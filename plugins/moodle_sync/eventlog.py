@@ -59,7 +59,13 @@ def write_events(db: Database, events: Sequence[tuple], states: Sequence[tuple])
     """Insert new event rows and move their keys' state forward (no commit: the caller's transaction)."""
     # event rows: entity_type, status, next_retry_at, dag_run_id and the three timestamps are the chunk's own
     db.insert_many(db.sql(AREA, "insert_event"), events, constant_columns=(2, 6, 7, 9, 10, 11, 12))
-    db.insert_many(db.sql(AREA, "upsert_state"), states, constant_columns=(0, 4))
+    if db.dialect == "postgres" and len(states) > 100:  # COPY to a staging table, then one upsert
+        db.execute(db.sql(AREA, "state_stage"))
+        db.execute(db.sql(AREA, "state_stage_clear"))
+        db.insert_many(db.sql(AREA, "state_stage_copy"), states)
+        db.execute(db.sql(AREA, "state_stage_merge"))
+    else:
+        db.insert_many(db.sql(AREA, "upsert_state"), states, constant_columns=(0, 4))
 
 
 def quarantine(db: Database, entity: str, rows: Iterable[tuple[str, str]], run_id: str | None) -> None:

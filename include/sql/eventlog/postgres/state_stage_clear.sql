@@ -1,0 +1,1 @@
+DELETE FROM moodle_sync_state_stage

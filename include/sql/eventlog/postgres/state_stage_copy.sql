@@ -1,0 +1,1 @@
+COPY moodle_sync_state_stage (entity_type, entity_key, sequence, content_hash, updated_at) FROM STDIN

@@ -1,0 +1,4 @@
+INSERT INTO moodle_sync_entity_state (entity_type, entity_key, sequence, content_hash, updated_at)
+SELECT entity_type, entity_key, sequence, content_hash, updated_at FROM moodle_sync_state_stage
+ON CONFLICT (entity_type, entity_key) DO UPDATE SET sequence = EXCLUDED.sequence,
+    content_hash = EXCLUDED.content_hash, updated_at = EXCLUDED.updated_at

@@ -142,6 +142,12 @@ class Database:
         finally:
             cur.close()
 
+    def is_transient(self, exc: BaseException) -> bool:
+        """A deadlock or lock timeout: the transaction was rolled back and may simply be tried again."""
+        if self.dialect == "mysql":
+            return bool(getattr(exc, "args", None)) and exc.args[0] in (1205, 1213)
+        return getattr(exc, "sqlstate", None) in ("40P01", "40001", "55P03")
+
     def reopen(self, autocommit: bool = False) -> "Database":
         """A second connection to the same database (for work beside this one)."""
         other = connect(self.conn_id)
@@ -202,6 +208,8 @@ def connect(conn_id: str) -> Database:
         raw.converter[FIELD_TYPE.DECIMAL] = float
         with raw.cursor() as cur:
             cur.execute("SET time_zone = '+00:00'")
+            # as PostgreSQL does by default: no gap locks between parallel writers and claimers
+            cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
     else:
         raw = _SyncPostgresHook(postgres_conn_id=conn_id).get_conn()
         raw.autocommit = False

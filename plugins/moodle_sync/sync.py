@@ -176,7 +176,17 @@ class _ChunkWriter:
         def job():
             if self.dirty[i]:
                 conn.commit()
-            fn(conn, *args)
+                self.dirty[i] = False
+            for attempt in range(1, 4):  # this transaction holds only this chunk: a deadlock victim can redo it
+                try:
+                    fn(conn, *args)
+                    break
+                except Exception as exc:
+                    if attempt == 3 or not conn.is_transient(exc):
+                        raise
+                    conn.rollback()
+                    log.warning("chunk write hit %s; trying again (%d/3)", exc, attempt)
+                    time.sleep(0.1 * attempt)
             self.dirty[i] = True
 
         self._run(i, job)

@@ -4,8 +4,8 @@ For each chunk streamed from Moodle: transform and validate (pandas), quarantine
 good row's ``change_fields`` and compare with the key's stored state. A different hash is a change: the
 key's sequence goes up by one and the event id is uuid5(site, entity, key, sequence), so the same change
 seen twice (re-run, overlapping window, backfill) finds the same hash and yields nothing, while A -> B -> A
-yields three events. Events, states and the watermark commit together (the last chunk's transaction holds
-the watermark); earlier chunks commit as they go, which is safe because their state moved with them.
+yields three events. A chunk's events and states commit together; the watermark commits with the last
+chunk, so a crash mid-run leaves committed chunks whose states moved with them, and a re-run skips them.
 """
 
 from __future__ import annotations

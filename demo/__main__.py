@@ -113,7 +113,8 @@ def main() -> int:
               f"{s['events']:>7} {s['sent']:>6} {s['failed']:>6}  {'ok' if s['dag_ok'] else 'FAILED'} "
               f"({s['wall']:.1f}s)")
     print(f"\nThe receiver got {receiver.state.requests} requests for {len(receiver.state.events)} distinct events.")
-    print("Failed events stay in the event log with next_retry_at about 1 min later; the next run delivers them.")
+    print("Failed events stay in the event log with next_retry_at about 1 min later; moodle_sync_retry (or the next")
+    print("run of the entity DAG) delivers them when due.")
     print(f"Task logs: .demo/logs/. Event log: mariadb {EVENTLOG_DB} -e 'SELECT * FROM moodle_sync_event_log'")
     print("\nOpen the same DAGs in the Airflow UI:")
     print("  PYTHONPATH=plugins .venv/bin/python -m moodle_sync.receiver --port 8099 &   # a receiver for the UI runs")

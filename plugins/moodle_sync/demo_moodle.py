@@ -838,16 +838,21 @@ _ITEM_SELECT = ("SELECT id, courseid, categoryid, itemtype, itemmodule, iteminst
                 "scaleid, sortorder")
 
 
+def _exact(row: tuple) -> tuple:
+    """DECIMAL columns back as Decimal: the sync's connections read them as float (moodle_sync.db)."""
+    return tuple(Decimal(repr(v)).quantize(_Q5) if isinstance(v, float) else v for v in row)
+
+
 def _load_gradebook(db: Database, prefix: str, courseid: int, userids: Sequence[int]) -> _Gradebook:
     names = ("id", "courseid", "categoryid", "itemtype", "itemmodule", "iteminstance", "gradetype", "grademax",
              "grademin", "scaleid", "sortorder")
-    items = [dict(zip(names, r)) for r in db.query(f"{_ITEM_SELECT} FROM {prefix}grade_items WHERE courseid = %s",
-                                                   (courseid,))]
+    items = [dict(zip(names, _exact(r))) for r in db.query(
+        f"{_ITEM_SELECT} FROM {prefix}grade_items WHERE courseid = %s", (courseid,))]
     gb = _Gradebook(items)
     for uid in userids:
         for r in db.query(f"{_GRADE_SELECT} FROM {prefix}grade_grades gg JOIN {prefix}grade_items gi "
                           f"ON gi.id = gg.itemid WHERE gg.userid = %s AND gi.courseid = %s", (uid, courseid)):
-            gb.load(dict(zip(("id",) + GRADE_COLUMNS, r)))
+            gb.load(dict(zip(("id",) + GRADE_COLUMNS, _exact(r))))
     return gb
 
 

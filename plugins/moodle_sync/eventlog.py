@@ -110,13 +110,6 @@ def replace_watched_state(db: Database, entity: str, values: dict[str, str]) -> 
     db.executemany(db.sql(AREA, "watched_insert"), [(entity, k, v) for k, v in values.items()])
 
 
-def status_counts(db: Database) -> dict[str, dict[str, int]]:
-    counts: dict[str, dict[str, int]] = {}
-    for entity, status, n in db.query(db.sql(AREA, "status_counts")):
-        counts.setdefault(entity, {})[status] = int(n)
-    return counts
-
-
 def claim_due(db: Database, entity: str | None, owner: str, limit: int, lease: dt.timedelta) -> list[dict]:
     """Lease up to ``limit`` due events (one per key, in due order) to ``owner``; commit the lease at once,
     so two deliverers never hold the same event and a dead worker's events come back after ``lease``."""

@@ -1,1 +1,0 @@
-SELECT entity_type, status, COUNT(*) FROM moodle_sync_event_log GROUP BY entity_type, status

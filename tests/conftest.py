@@ -48,6 +48,19 @@ def set_connection(conn_id: str, uri: str) -> None:
     os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = uri
 
 
+def fresh_database(dialect: str, name: str, conn_id: str):
+    """Drop and create ``name`` on MariaDB or PostgreSQL, point ``conn_id`` at it, return a connection."""
+    from moodle_sync import db
+
+    if dialect == "mysql":
+        recreate_mysql_database(name)
+        set_connection(conn_id, MYSQL_URI.format(db=name))
+    else:
+        recreate_postgres_database(name)
+        set_connection(conn_id, POSTGRES_URI.format(db=name))
+    return db.connect(conn_id)
+
+
 @pytest.fixture(scope="session")
 def fixture_dump() -> bytes:
     if not SHARED_DUMP.is_file():
@@ -72,16 +85,9 @@ def moodle(fixture_dump):
 @pytest.fixture(params=["mysql", "postgres"])
 def store(request):
     """An empty, migrated event-log database as ``moodle_sync_db``: on MariaDB and on PostgreSQL."""
-    from moodle_sync import db, eventlog
+    from moodle_sync import eventlog
 
-    name = "mzs_test_store"
-    if request.param == "mysql":
-        recreate_mysql_database(name)
-        set_connection("moodle_sync_db", MYSQL_URI.format(db=name))
-    else:
-        recreate_postgres_database(name)
-        set_connection("moodle_sync_db", POSTGRES_URI.format(db=name))
-    conn = db.connect("moodle_sync_db")
+    conn = fresh_database(request.param, "mzs_test_store", "moodle_sync_db")
     eventlog.migrate(conn)
     yield conn
     conn.close()

@@ -7,22 +7,15 @@ import time
 
 import pytest
 
-from conftest import MYSQL_URI, POSTGRES_URI, recreate_mysql_database, recreate_postgres_database, set_connection
+from conftest import fresh_database
 from helpers import events, run_sync
 
 
 @pytest.fixture(params=["mysql", "postgres"])
 def demo_moodle_db(request):
-    from moodle_sync import db, demo_moodle
+    from moodle_sync import demo_moodle
 
-    name = "mzs_test_demo_moodle"
-    if request.param == "mysql":
-        recreate_mysql_database(name)
-        set_connection("moodle_db", MYSQL_URI.format(db=name))
-    else:
-        recreate_postgres_database(name)
-        set_connection("moodle_db", POSTGRES_URI.format(db=name))
-    conn = db.connect("moodle_db")
+    conn = fresh_database(request.param, "mzs_test_demo_moodle", "moodle_db")
     demo_moodle.create_schema(conn, "mdl_")
     seeded = demo_moodle.seed(conn, "mdl_", now=int(time.time()) - 60)
     yield conn, seeded

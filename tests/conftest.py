@@ -18,6 +18,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DUMP = ROOT.parent / "shared" / "moodle" / "moodle-4.5.5-fixture.sql.gz"
 MYSQL_URI = "mysql://root@127.0.0.1:3306/{db}"
 POSTGRES_URI = "postgres://postgres@127.0.0.1:5432/{db}"
+#: Appended to every test database name, so that two checkouts (or helpers) can run the suite side by side.
+DB_SUFFIX = os.environ.get("MZS_TEST_DB_SUFFIX", "")
+
+
+def scratch_db(name: str) -> str:
+    """The name of a scratch test database on this machine."""
+    return f"{name}{DB_SUFFIX}"
 
 _home = tempfile.mkdtemp(prefix="mzs-airflow-")
 os.environ.setdefault("AIRFLOW_HOME", _home)
@@ -73,7 +80,7 @@ def moodle(fixture_dump):
     """A private copy of the real Moodle 4.5 fixture on MariaDB, as the ``moodle_db`` connection."""
     from moodle_sync import db
 
-    name = "mzs_test_moodle"
+    name = scratch_db("mzs_test_moodle")
     recreate_mysql_database(name)
     mysql_cli(name, stdin=fixture_dump)
     set_connection("moodle_db", MYSQL_URI.format(db=name) + "?table_prefix=mdl_")
@@ -87,7 +94,7 @@ def store(request):
     """An empty, migrated event-log database as ``moodle_sync_db``: on MariaDB and on PostgreSQL."""
     from moodle_sync import eventlog
 
-    conn = fresh_database(request.param, "mzs_test_store", "moodle_sync_db")
+    conn = fresh_database(request.param, scratch_db("mzs_test_store"), "moodle_sync_db")
     eventlog.migrate(conn)
     yield conn
     conn.close()

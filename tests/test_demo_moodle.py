@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import fresh_database
+from conftest import fresh_database, scratch_db
 from helpers import events, run_sync
 
 
@@ -15,7 +15,7 @@ from helpers import events, run_sync
 def demo_moodle_db(request):
     from moodle_sync import demo_moodle
 
-    conn = fresh_database(request.param, "mzs_test_demo_moodle", "moodle_db")
+    conn = fresh_database(request.param, scratch_db("mzs_test_demo_moodle"), "moodle_db")
     demo_moodle.create_schema(conn, "mdl_")
     seeded = demo_moodle.seed(conn, "mdl_", now=int(time.time()) - 60)
     yield conn, seeded

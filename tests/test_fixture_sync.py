@@ -251,13 +251,13 @@ def test_a_custom_table_prefix_from_the_connection_is_used(moodle, store, monkey
               "grade_grades", "grade_grades_history"]
     moodle.execute("RENAME TABLE " + ", ".join(f"mdl_{t} TO m2_{t}" for t in tables))
     moodle.commit()
-    from conftest import MYSQL_URI, set_connection
+    from conftest import MYSQL_URI, set_connection, scratch_db
     from moodle_sync.db import table_prefix
 
-    set_connection("moodle_db", MYSQL_URI.format(db="mzs_test_moodle") + "?table_prefix=m2_")
+    set_connection("moodle_db", MYSQL_URI.format(db=scratch_db("mzs_test_moodle")) + "?table_prefix=m2_")
     assert table_prefix("moodle_db") == "m2_"
     assert run_sync("user", moodle, store, prefix=table_prefix("moodle_db")).events == 136
-    set_connection("moodle_db", MYSQL_URI.format(db="mzs_test_moodle") + "?table_prefix=m2_%3B%20DROP")
+    set_connection("moodle_db", MYSQL_URI.format(db=scratch_db("mzs_test_moodle")) + "?table_prefix=m2_%3B%20DROP")
     from moodle_sync.sql import ConfigError
 
     with pytest.raises(ConfigError, match="table_prefix"):

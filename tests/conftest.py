@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DUMP = ROOT.parent / "shared" / "moodle" / "moodle-4.5.5-fixture.sql.gz"
@@ -32,6 +33,9 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
 os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
+#: The tests' payload encryption key (Fernet format, made per run): payloads are encrypted in every test.
+TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
+os.environ["AIRFLOW_CONN_MOODLE_SYNC_ENCRYPTION"] = f'{{"conn_type": "generic", "password": "{TEST_ENCRYPTION_KEY}"}}'
 
 
 def mysql_cli(*args: str, stdin: bytes | None = None) -> None:

@@ -6,6 +6,7 @@ import json
 import time
 
 from moodle_sync import eventlog
+from moodle_sync.crypto import cipher_from_connection
 from moodle_sync.entities import BY_NAME
 from moodle_sync.sync import sync_entity
 from moodle_sync.window import resolve_window
@@ -31,11 +32,13 @@ def events(store, entity: str | None = None) -> list[dict]:
     store.commit()
     names = ["event_id", "event_type", "entity_type", "entity_key", "sequence", "payload", "status", "attempts",
              "next_retry_at", "last_error", "last_http_status", "sent_at"]
+    cipher = cipher_from_connection()
     out = []
     for row in rows:
         item = dict(zip(names, row))
         item["event_id"] = str(item["event_id"])
-        item["payload"] = json.loads(item["payload"])
+        item["stored_payload"] = item["payload"]
+        item["payload"] = json.loads(cipher.open(item["payload"], item["event_id"]))
         out.append(item)
     return out
 
@@ -62,6 +65,7 @@ def add_events(store, entity: str, keys_and_sequences, *, payload=None) -> list[
     from moodle_sync.db import utcnow
 
     now = store.ts(utcnow() - dt.timedelta(seconds=1))
+    cipher = cipher_from_connection()
     rows, states, ids = [], [], []
     for key, seq in keys_and_sequences:
         eid = str(_uuid.uuid4())
@@ -69,7 +73,7 @@ def add_events(store, entity: str, keys_and_sequences, *, payload=None) -> list[
         base = payload(key) if callable(payload) else payload
         body = dict(base or {"userid": int(str(key).split(":")[0]), "username": f"user{key}"}, sequence=seq)
         rows.append((eid, f"{entity}.created" if seq == 1 else f"{entity}.updated", entity, str(key), seq,
-                     json.dumps(body), "pending", now, None, "test", now, now, now))
+                     cipher.seal(json.dumps(body).encode(), eid), "pending", now, None, "test", now, now, now))
         states.append((entity, str(key), seq, "0" * 32, now))
     eventlog.write_events(store, rows, states)
     store.commit()

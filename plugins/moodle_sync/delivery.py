@@ -22,6 +22,7 @@ from typing import Any
 from airflow.providers.http.hooks.http import HttpAsyncHook, SessionConfig
 
 from moodle_sync import eventlog
+from moodle_sync.crypto import PayloadCipher, cipher_from_connection
 from moodle_sync.db import Database, utcnow
 from moodle_sync.policy import RetryPolicy, classify, parse_retry_after
 from moodle_sync.profiles import PROFILES
@@ -249,13 +250,15 @@ async def _post(sender: _Sender, settings: WebhookSettings, event: dict, body_fo
     return Answer(status, error_class, excerpt, retry_after, started_at, int((time.monotonic() - t0) * 1000))
 
 
-def _body_builder(settings: WebhookSettings):
+def _body_builder(settings: WebhookSettings, cipher: PayloadCipher):
     build = PROFILES[settings.payload_profile]
     keys = list(settings.signing_keys)
+    open_payload = cipher.open
 
     def body_for(event: dict) -> tuple[bytes, dict[str, str]]:
         now = time.time()
-        body = build(event["event_id"], event["event_type"], event["payload"], now)
+        payload = open_payload(event["payload"], event["event_id"])
+        body = build(event["event_id"], event["event_type"], payload, now)
         return body, signature_headers(keys, event["event_id"], int(now), body)
 
     return body_for
@@ -297,15 +300,16 @@ def _outcomes(batch: list[dict], answers: list[Answer], store: Database, policy:
     return out, pause_reason, throttled
 
 
-async def _deliver(store: Database, settings: WebhookSettings, hook: WebhookHook, *, entity: str | None,
-                   owner: str, run_id: str | None, task_id: str | None, max_events: int | None) -> DeliveryResult:
+async def _deliver(store: Database, settings: WebhookSettings, hook: WebhookHook, cipher: PayloadCipher, *,
+                   entity: str | None, owner: str, run_id: str | None, task_id: str | None,
+                   max_events: int | None) -> DeliveryResult:
     """Send batch after batch; the next batch is claimed (in a thread, on the one DB connection, which only
     that thread uses meanwhile) while the current one is on the wire. A key's later event cannot be claimed
     while an earlier one is in flight: in-flight events are still pending, so per-key order holds."""
     result = DeliveryResult(entity=entity)
     limiter = RateLimiter(settings.rate_limit_per_second)
     in_flight = asyncio.Semaphore(settings.concurrency)
-    body_for = _body_builder(settings)
+    body_for = _body_builder(settings, cipher)
     endpoint_state = "ok"
     sender = _Sender(await hook.config(), settings.endpoint)
 
@@ -355,9 +359,13 @@ async def _deliver(store: Database, settings: WebhookSettings, hook: WebhookHook
 
 def deliver_due(store: Database, settings: WebhookSettings, *, entity: str | None = None, owner: str,
                 http_conn_id: str = "moodle_sync_webhook", run_id: str | None = None, task_id: str | None = None,
-                max_events: int | None = None) -> DeliveryResult:
-    """Deliver due events (of ``entity``, or all); fail loudly if the endpoint answered none of them."""
+                max_events: int | None = None, cipher: PayloadCipher | None = None) -> DeliveryResult:
+    """Deliver due events (of ``entity``, or all); fail loudly if the endpoint answered none of them.
+
+    Payloads are opened with ``cipher`` (default: the ``moodle_sync_encryption`` connection's).
+    """
     started = time.monotonic()
+    cipher = cipher or cipher_from_connection()
     if settings.base_url.startswith("https") and not settings.verify:
         log.warning("TLS verification is OFF for %s (connection extra verify=false): the backend's identity "
                     "is not checked", settings.base_url)
@@ -367,7 +375,7 @@ def deliver_due(store: Database, settings: WebhookSettings, *, entity: str | Non
                     "param resume_endpoint=true", settings.endpoint_id, reason)
         return DeliveryResult(entity=entity, paused=True)
     hook = WebhookHook(settings, http_conn_id=http_conn_id)
-    result = asyncio.run(_deliver(store, settings, hook, entity=entity, owner=owner, run_id=run_id,
+    result = asyncio.run(_deliver(store, settings, hook, cipher, entity=entity, owner=owner, run_id=run_id,
                                   task_id=task_id, max_events=max_events))
     result.seconds = round(time.monotonic() - started, 3)
     log.info("%s: attempted %d, sent %d, failed %d, dead %d in %.1fs %s", entity or "all", result.attempted,

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 import msgspec
 
 from moodle_sync import eventlog
+from moodle_sync.crypto import PayloadCipher, cipher_from_connection
 from moodle_sync.db import Database, utcnow
 from moodle_sync.entities import EntitySpec
 from moodle_sync.window import Window
@@ -231,10 +232,17 @@ class _ChunkWriter:
 
 
 def sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Window, *, prefix: str,
-                run_id: str | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> SyncResult:
-    """Turn every real change of ``spec`` in ``window`` into one event row; return the counts."""
+                run_id: str | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+                cipher: PayloadCipher | None = None) -> SyncResult:
+    """Turn every real change of ``spec`` in ``window`` into one event row; return the counts.
+
+    Payloads are sealed by ``cipher`` (default: the ``moodle_sync_encryption`` connection's, which refuses to
+    run without keys unless plain text is explicitly allowed).
+    """
     import pandas as pd
 
+    cipher = cipher or cipher_from_connection()
+    seal = cipher.seal
     transform = getattr(importlib.import_module("moodle_sync.transform"), spec.transform)
     started = time.monotonic()
     result = SyncResult(entity=spec.name, window=window.as_dict())
@@ -306,8 +314,9 @@ def sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Win
                     sequence = previous[0] + 1
                 states[key] = (sequence, digest)  # a key seen twice in one run is one change, not two
                 etype = deleted_type if deleted and deleted[i] else created_type if sequence == 1 else updated_type
-                payload = lines[i][:-1].decode() + f',"sequence":{sequence}}}'
-                events.append((make_event_id(key, sequence), etype, spec.name, key, sequence, payload,
+                eid = make_event_id(key, sequence)
+                payload = seal(lines[i][:-1] + b',"sequence":%d}' % sequence, eid)
+                events.append((eid, etype, spec.name, key, sequence, payload,
                                "pending", now_ts, modified[i], run_id, now_ts, now_ts, now_ts))
                 new_states.append((spec.name, key, sequence, digest, now_ts))
             writer.submit(_write_chunk, spec.name, events, new_states, bad_rows, run_id)

@@ -10,11 +10,12 @@ the logs are compared: event ids, types, keys, sequences and the payload text by
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 
 import pytest
 
-from conftest import fresh_database, scratch_db
+from conftest import fresh_database, scratch_db, set_connection
 from helpers import events, moodle_exec, run_sync
 from test_e2e_dag import DAG_IDS, airflow_db, run_dag, webhook  # noqa: F401 (airflow_db is a fixture)
 from test_fixture_sync import SITE, history_row
@@ -183,3 +184,72 @@ def test_the_dags_read_a_moodle_on_postgresql_from_the_moodle_db_connection(airf
             "user": 136, "enrolment": 250, "grade": 736}
     finally:
         store.close()
+
+
+def test_the_postgresql_copy_has_the_column_types_and_indexes_moodle_creates_on_postgresql(moodle_pg):
+    """The loader's mapping agrees with include/sql/demo/postgres/moodle_schema.sql (written from Moodle's
+    PostgreSQL XMLDB generator): bigint ids, smallint flags, numeric(10,5) grades, the same defaults and indexes."""
+    from moodle_sync import demo_moodle
+
+    demo = fresh_database("postgres", scratch_db("mzs_test_demo_schema"), "mzs_demo_schema")
+    try:
+        demo_moodle.create_schema(demo, "mdl_")
+        tables = [f"mdl_{t}" for t in demo_moodle.TABLES]
+        columns = ("SELECT table_name, column_name, data_type, character_maximum_length, numeric_precision, "
+                   "numeric_scale, is_nullable, column_default FROM information_schema.columns "
+                   "WHERE table_schema = 'public' AND table_name = ANY(%(t)s)")
+        indexes = ("SELECT tablename, indexname, regexp_replace(indexdef, 'INDEX \\S+ ON', 'INDEX ON') "
+                   "FROM pg_indexes WHERE schemaname = 'public' AND tablename = ANY(%(t)s) "
+                   "AND indexdef NOT LIKE '%%(id)'")
+        for sql in (columns, indexes):
+            copied, expected = set(moodle_pg.query(sql, {"t": tables})), set(demo.query(sql, {"t": tables}))
+            assert copied == expected, (sorted(copied - expected)[:5], sorted(expected - copied)[:5])
+            assert len(copied) > 60
+        grade = dict((r[1], r[2:6]) for r in moodle_pg.query(columns, {"t": ["mdl_grade_grades"]}))
+        assert grade["finalgrade"] == ("numeric", None, 10, 5) and grade["id"][0] == "bigint"
+        moodle_pg.commit()
+    finally:
+        demo.close()
+
+
+def test_an_empty_table_prefix_on_postgresql_is_refused_with_a_clear_error(monkeypatch):
+    from moodle_sync.db import table_prefix
+    from moodle_sync.sql import ConfigError
+
+    for conn_type, expected in (("mysql", ""), ("postgres", None)):
+        monkeypatch.setenv("AIRFLOW_CONN_MZS_PREFIX_CHECK", json.dumps({
+            "conn_type": conn_type, "host": "127.0.0.1", "schema": "moodle", "extra": {"table_prefix": ""}}))
+        if expected is None:
+            with pytest.raises(ConfigError, match="empty table_prefix cannot work on PostgreSQL"):
+                table_prefix("mzs_prefix_check")
+        else:
+            assert table_prefix("mzs_prefix_check") == expected
+
+
+def test_moodle_tables_in_their_own_postgresql_schema_are_read_through_the_options_extra(moodle_pg, stores):
+    """Moodle's $CFG->dboptions['dbschema'] puts its tables in a schema of their own; the moodle_db connection
+    then says the same with libpq's ``options`` extra (``-c search_path=<schema>``)."""
+    import psycopg
+
+    from moodle_pg import MOODLE_TABLES
+    from moodle_sync import db
+
+    moodle_pg.execute("CREATE SCHEMA moodle")
+    for table in MOODLE_TABLES:
+        moodle_pg.execute(f"ALTER TABLE mdl_{table} SET SCHEMA moodle")
+    moodle_pg.commit()
+    with pytest.raises(psycopg.errors.UndefinedTable):
+        run_sync("user", moodle_pg, stores["postgres"])
+    moodle_pg.rollback()
+
+    settings = {"conn_type": "postgres", "host": "127.0.0.1", "port": 5432, "login": "postgres",
+                        "schema": scratch_db("mzs_test_moodle_pg"),
+                        "extra": {"table_prefix": "mdl_", "options": "-c search_path=moodle"}}
+    set_connection("moodle_db", json.dumps(settings))
+    in_schema = db.connect("moodle_db")
+    try:
+        assert db.table_prefix("moodle_db") == "mdl_"
+        assert {e: run_sync(e, in_schema, stores["postgres"]).events for e in ENTITIES} == {
+            "user": 136, "enrolment": 250, "grade": 736}
+    finally:
+        in_schema.close()

@@ -47,12 +47,13 @@ def recreate_mysql_database(name: str) -> None:
                     "COLLATE utf8mb4_unicode_ci")
 
 
-def recreate_postgres_database(name: str) -> None:
+def recreate_postgres_database(name: str, template: str | None = None) -> None:
+    """Drop and create ``name``; with ``template``, as a copy of that database (a file copy: fast)."""
     import psycopg
 
     with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
 
 
 def set_connection(conn_id: str, uri: str) -> None:
@@ -88,6 +89,43 @@ def moodle(fixture_dump):
     recreate_mysql_database(name)
     mysql_cli(name, stdin=fixture_dump)
     set_connection("moodle_db", MYSQL_URI.format(db=name) + "?table_prefix=mdl_")
+    conn = db.connect("moodle_db")
+    yield conn
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def moodle_pg_template(fixture_dump):
+    """The shared fixture copied once per session into a PostgreSQL database that ``moodle_pg`` clones: the dump
+    goes into a scratch MariaDB database, then tests/moodle_pg.py copies Moodle's tables over with Moodle's
+    PostgreSQL types."""
+    import MySQLdb
+    import psycopg
+
+    from moodle_pg import MOODLE_TABLES, copy_moodle
+
+    source, template = scratch_db("mzs_test_moodle_src"), scratch_db("mzs_test_moodle_pg_template")
+    recreate_mysql_database(source)
+    mysql_cli(source, stdin=fixture_dump)
+    recreate_postgres_database(template)
+    src = MySQLdb.connect(host="127.0.0.1", port=3306, user="root", db=source, charset="utf8mb4")
+    try:
+        with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={template}") as dst:
+            copy_moodle(src, dst, tables=list(MOODLE_TABLES))
+    finally:
+        src.close()
+        mysql_cli("-e", f"DROP DATABASE {source}")
+    yield template
+
+
+@pytest.fixture
+def moodle_pg(moodle_pg_template):
+    """A private copy of the same Moodle 4.5 fixture on PostgreSQL, as the ``moodle_db`` connection."""
+    from moodle_sync import db
+
+    name = scratch_db("mzs_test_moodle_pg")
+    recreate_postgres_database(name, template=moodle_pg_template)
+    set_connection("moodle_db", POSTGRES_URI.format(db=name) + "?table_prefix=mdl_")
     conn = db.connect("moodle_db")
     yield conn
     conn.close()

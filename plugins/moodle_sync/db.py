@@ -226,7 +226,14 @@ def table_prefix(conn_id: str) -> str:
     """The Moodle table prefix from the connection's ``table_prefix`` extra (default ``mdl_``)."""
     from moodle_sync.sql import validate_prefix
 
-    return validate_prefix(_connection(conn_id).extra_dejson.get("table_prefix", "mdl_"))
+    conn = _connection(conn_id)
+    prefix = validate_prefix(conn.extra_dejson.get("table_prefix", "mdl_"))
+    if not prefix and dialect_of(conn.conn_type, conn_id) == "postgres":
+        raise ConfigError(
+            f"Connection {conn_id!r}: an empty table_prefix cannot work on PostgreSQL, where 'user' is a reserved "
+            "word (Moodle on PostgreSQL always has a prefix; its default is 'mdl_'). Set the 'table_prefix' extra."
+        )
+    return prefix
 
 
 def _SyncPostgresHook(**kwargs):

@@ -275,8 +275,22 @@ def load_channels(conn_ids: list[str] | None = None) -> list:
     return channels
 
 
+def _scrub(value, secrets):
+    if isinstance(value, str):
+        return redact(_airflow_redact(value), secrets)
+    if isinstance(value, dict):
+        return {k: _scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrub(v, secrets) for v in value]
+    return value
+
+
 def dispatch(notification: Notification, channels: list) -> tuple[int, int]:
-    """Send to every channel; (delivered, failed). A failing channel is logged without its secrets."""
+    """Send to every channel; (delivered, failed). No channel's secret goes out in a message, and a failing
+    channel is logged without its secrets."""
+    secrets = [s for channel in channels for s in channel.secrets]
+    notification = Notification(title=_scrub(notification.title, secrets), text=_scrub(notification.text, secrets),
+                                severity=notification.severity, data=_scrub(notification.data, secrets))
     delivered = failed = 0
     for channel in channels:
         try:

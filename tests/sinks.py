@@ -28,7 +28,7 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
             self.reply("554 go away")
             return
         self.reply("220 sink ESMTP")
-        mail_from, rcpt, auth, tls = None, [], None, False
+        mail_from, rcpt, auth, tls = None, [], None, isinstance(self.request, ssl.SSLSocket)
         while True:
             line = self.read()
             verb, _, arg = line.partition(" ")
@@ -104,11 +104,16 @@ class _ThreadingTCP(socketserver.ThreadingTCPServer):
 class SmtpSink:
     """``with SmtpSink(credentials=("u", "p")) as smtp: smtp.port, smtp.messages``."""
 
-    def __init__(self, credentials: tuple[str, str] | None = None, tls_context: ssl.SSLContext | None = None):
-        self.credentials, self.tls_context, self.refuse = credentials, tls_context, False
+    def __init__(self, credentials: tuple[str, str] | None = None, tls_context: ssl.SSLContext | None = None,
+                 implicit_tls: bool = False):
+        """``tls_context``: offer STARTTLS with it, or with ``implicit_tls`` speak TLS from the first byte."""
+        self.credentials, self.refuse = credentials, False
+        self.tls_context = None if implicit_tls else tls_context
         self.messages: list[dict] = []
         self.lock = threading.Lock()
         self.server = _ThreadingTCP(("127.0.0.1", 0), type("H", (_SmtpHandler,), {"sink": self}))
+        if implicit_tls:
+            self.server.socket = tls_context.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property

@@ -106,7 +106,7 @@ def test_a_wrong_alert_connection_gets_a_clear_error(fields, message):
         channel_from_connection(connection("c", **fields))
 
 
-def test_email_goes_over_starttls_with_login_and_never_carries_the_password(tmp_path, monkeypatch):
+def test_email_goes_over_starttls_or_ssl_with_login_and_never_carries_the_password(tmp_path, monkeypatch):
     from moodle_sync.alerts import dispatch, load_channels
 
     context, ca_file = self_signed_tls(tmp_path)
@@ -119,6 +119,12 @@ def test_email_goes_over_starttls_with_login_and_never_carries_the_password(tmp_
         set_conn(monkeypatch, "mail", conn_type="smtp", host="127.0.0.1", port=sink.port,
                  login="alerts@example.org", password=SMTP_PASSWORD, extra={"to": "ops@example.org"})
         assert dispatch(notification(), load_channels(["mail"])) == (0, 1)
+    with SmtpSink(credentials=("alerts@example.org", SMTP_PASSWORD), tls_context=context, implicit_tls=True) as tls:
+        set_conn(monkeypatch, "mail", conn_type="smtp", host="127.0.0.1", port=tls.port,
+                 login="alerts@example.org", password=SMTP_PASSWORD,
+                 extra={"to": "ops@example.org", "ssl": True, "ca_bundle": ca_file})
+        assert dispatch(notification(), load_channels(["mail"])) == (1, 0)
+    assert len(tls.messages) == 1 and tls.messages[0]["tls"] and tls.messages[0]["auth"][1] == SMTP_PASSWORD
     [mail] = sink.messages
     assert mail["tls"] and mail["auth"] == ("alerts@example.org", SMTP_PASSWORD)
     assert mail["from"] == "sync@example.org" and mail["to"] == ["ops@example.org"]

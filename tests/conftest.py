@@ -142,6 +142,16 @@ def store(request):
     conn.close()
 
 
+@pytest.fixture(scope="session")
+def airflow_db():
+    """`airflow db migrate` once for this session's AIRFLOW_HOME (dag.test() needs the metadata DB)."""
+    import sys
+
+    out = subprocess.run([os.path.join(os.path.dirname(sys.executable), "airflow"), "db", "migrate"],
+                         capture_output=True, text=True, env=dict(os.environ), timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+
+
 @pytest.fixture
 def receiver():
     from moodle_sync.receiver import Receiver

@@ -13,6 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DAG_IDS = {"moodle_sync_users", "moodle_sync_enrolments", "moodle_sync_grades"}
 DELIVERY_DAG_IDS = {"moodle_sync_retry", "moodle_sync_replay"}
+MONITOR_DAG_IDS = {"moodle_sync_monitor"}
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def dagbag():
 
 def test_every_dag_file_imports_without_error(dagbag):
     assert dagbag.import_errors == {}
-    assert DAG_IDS | DELIVERY_DAG_IDS == set(dagbag.dags)
+    assert DAG_IDS | DELIVERY_DAG_IDS | MONITOR_DAG_IDS == set(dagbag.dags)
 
 
 @pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
@@ -86,3 +87,16 @@ def test_replay_dag_is_manual_and_a_dry_run_by_default(dagbag):
     dag = dagbag.dags["moodle_sync_replay"]
     assert type(dag.timetable).__name__ == "NullTimetable"
     assert dag.params["dry_run"] is True and dag.params["status"] == "dead"
+
+
+def test_monitor_dag_runs_every_five_minutes_without_retries_and_alerts_when_it_fails(dagbag):
+    from moodle_sync.alerts import SyncFailureNotifier
+
+    dag = dagbag.dags["moodle_sync_monitor"]
+    assert dag.max_active_runs == 1 and dag.catchup is False
+    assert "'*/5 * * * *'" in repr(dag.timetable)
+    assert [t.task_id for t in dag.tasks] == ["check"]
+    task = dag.tasks[0]
+    assert task.retries == 0  # the next run is 5 minutes away; a retry would only repeat its alerts
+    callbacks = task.on_failure_callback if isinstance(task.on_failure_callback, list) else [task.on_failure_callback]
+    assert any(isinstance(cb, SyncFailureNotifier) for cb in callbacks)

@@ -209,3 +209,47 @@ Dry run by default: the task log lists what would be requeued. Set `dry_run` to 
         replay()
 
     return replay_dag()
+
+
+def run_monitor_check(context) -> dict:
+    """The monitor task body: health snapshot, conditions, alerts through the alert connections."""
+    from moodle_sync import db, eventlog
+    from moodle_sync.alerts import load_channels
+    from moodle_sync.monitor import Thresholds, entity_intervals, run_monitor
+
+    thresholds = Thresholds.from_env(sync_interval_seconds=entity_intervals())
+    channels = load_channels()
+    store = db.connect(EVENTLOG_CONN_ID)
+    try:
+        eventlog.migrate(store)
+        return run_monitor(store, channels, thresholds)
+    finally:
+        store.close()
+
+
+def build_monitor_dag():
+    @dag(
+        dag_id="moodle_sync_monitor",
+        description="Alerts on dead events, a paused endpoint, a stalled sync and an old delivery backlog.",
+        schedule=os.environ.get("MOODLE_SYNC_MONITOR_SCHEDULE", "*/5 * * * *"),
+        start_date=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+        catchup=False,
+        max_active_runs=1,
+        default_args={**DEFAULT_ARGS, "retries": 0, "execution_timeout": dt.timedelta(minutes=10)},
+        tags=["moodle-sync", "alerts"],
+        doc_md="""
+### moodle_sync_monitor
+Every 5 minutes: reads the health snapshot of the event log and alerts through the `moodle_sync_alerts`
+connection(s) on dead events, a paused endpoint, a sync without success for N intervals of its schedule and
+undelivered events older than a threshold. A condition is sent once, reminded every 4 hours while it holds,
+and its end is announced once. Thresholds: `MOODLE_SYNC_ALERT_*` environment variables (README, "Alerts").
+""",
+    )
+    def monitor_dag():
+        @task(task_id="check")
+        def check() -> dict:
+            return run_monitor_check(get_current_context())
+
+        check()
+
+    return monitor_dag()

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import fresh_database, scratch_db, set_connection
 from helpers import events, moodle_exec, run_sync
-from test_e2e_dag import DAG_IDS, airflow_db, run_dag, webhook  # noqa: F401 (airflow_db is a fixture)
+from test_e2e_dag import DAG_IDS, run_dag, webhook
 from test_fixture_sync import SITE, history_row
 
 ENTITIES = ("user", "enrolment", "grade")
@@ -38,11 +38,15 @@ def stores():
 
 
 def log_of(store) -> list[tuple]:
-    """The event log as comparable rows, in a dialect-independent order, with the payload as stored."""
+    """The event log as comparable rows, in a dialect-independent order, with the payload's exact JSON text
+    (stored encrypted under a random nonce: the ciphertexts differ, their plain texts must not)."""
+    from moodle_sync.crypto import cipher_from_connection
+
+    cipher = cipher_from_connection()
     rows = store.query("SELECT event_id, event_type, entity_type, entity_key, sequence, payload "
                        "FROM moodle_sync_event_log")
     store.commit()
-    return sorted((str(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows)
+    return sorted((str(r[0]), r[1], r[2], r[3], r[4], cipher.open(r[5], str(r[0]))) for r in rows)
 
 
 def states_of(store) -> list[tuple]:

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DAG_IDS = {"moodle_sync_users", "moodle_sync_enrolments", "moodle_sync_grades"}
 DELIVERY_DAG_IDS = {"moodle_sync_retry", "moodle_sync_replay"}
 MONITOR_DAG_IDS = {"moodle_sync_monitor"}
+MAINTENANCE_DAG_IDS = {"moodle_sync_maintenance"}
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,7 @@ def dagbag():
 
 def test_every_dag_file_imports_without_error(dagbag):
     assert dagbag.import_errors == {}
-    assert DAG_IDS | DELIVERY_DAG_IDS | MONITOR_DAG_IDS == set(dagbag.dags)
+    assert DAG_IDS | DELIVERY_DAG_IDS | MONITOR_DAG_IDS | MAINTENANCE_DAG_IDS == set(dagbag.dags)
 
 
 @pytest.mark.parametrize("dag_id", sorted(DAG_IDS))

@@ -253,3 +253,70 @@ and its end is announced once. Thresholds: `MOODLE_SYNC_ALERT_*` environment var
         check()
 
     return monitor_dag()
+
+
+def run_maintenance(step: str, params: dict) -> dict:
+    """A maintenance task body: re-encrypt under the newest key, purge sent events, or purge dead ones."""
+    from moodle_sync import db, eventlog, maintenance
+    from moodle_sync.crypto import cipher_from_connection
+    from moodle_sync.window import to_unix
+
+    store = db.connect(EVENTLOG_CONN_ID)
+    try:
+        eventlog.migrate(store)
+        if step == "reseal":
+            return {"resealed": maintenance.reseal_payloads(store, cipher_from_connection())}
+        if step == "purge_sent":
+            days = int(params.get("retention_days") or _env_int("MOODLE_SYNC_RETENTION_DAYS",
+                                                                maintenance.DEFAULT_RETENTION_DAYS))
+            return {"purged_sent": maintenance.purge_sent(store, older_than_days=days)}
+        before = to_unix(params.get("purge_dead_before"))
+        if before is None:
+            return {"purged_dead": 0}
+        return {"purged_dead": maintenance.purge_dead(store, dt.datetime.fromtimestamp(before, dt.timezone.utc))}
+    finally:
+        store.close()
+
+
+def build_maintenance_dag():
+    @dag(
+        dag_id="moodle_sync_maintenance",
+        description="Re-encrypts payloads under the newest key and purges sent events past the retention period.",
+        schedule=os.environ.get("MOODLE_SYNC_MAINTENANCE_SCHEDULE", "30 3 * * *"),
+        start_date=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=["moodle-sync", "maintenance"],
+        params={
+            "retention_days": Param(None, type=["null", "integer"], minimum=1,
+                                    description="Purge sent events older than this (default: "
+                                                "MOODLE_SYNC_RETENTION_DAYS or 30)."),
+            "purge_dead_before": Param(None, type=["null", "string", "integer"],
+                                       description="Also purge dead events created before this time (ISO 8601 "
+                                                   "or unix seconds). Empty: dead events stay."),
+        },
+        doc_md="""
+### moodle_sync_maintenance
+Daily. `reseal` re-encrypts every payload not sealed under the newest key of `moodle_sync_encryption`
+(after a rotation, or once keys exist where payloads were stored in plain text); `purge_sent` deletes sent
+events older than the retention period (and their attempt rows); `purge_dead` deletes dead events only when
+the `purge_dead_before` param is set on a manual run. Per-key state is never purged.
+""",
+    )
+    def maintenance_dag():
+        @task(task_id="reseal")
+        def reseal() -> dict:
+            return run_maintenance("reseal", get_current_context()["params"])
+
+        @task(task_id="purge_sent")
+        def purge_sent() -> dict:
+            return run_maintenance("purge_sent", get_current_context()["params"])
+
+        @task(task_id="purge_dead")
+        def purge_dead() -> dict:
+            return run_maintenance("purge_dead", get_current_context()["params"])
+
+        reseal() >> purge_sent() >> purge_dead()
+
+    return maintenance_dag()

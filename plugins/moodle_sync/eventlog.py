@@ -78,9 +78,13 @@ def get_watermark(db: Database, entity: str) -> int | None:
     return int(rows[0][0]) if rows else None
 
 
-def set_watermark(db: Database, entity: str, synced_until: int, run_id: str | None) -> None:
+def set_watermark(db: Database, entity: str, synced_from: int | None, synced_until: int, run_id: str | None) -> None:
+    """Move the watermark to ``synced_until`` if the window [synced_from, synced_until) joins the synced range
+    (``synced_from`` None: everything was read). A window beyond a gap (a backfill or resync of a later period)
+    leaves it where it is: the next run must still read the gap."""
     db.execute(db.sql(AREA, "set_watermark"),
-               {"entity": entity, "synced_until": synced_until, "dag_run_id": run_id, "now": db.ts(utcnow())})
+               {"entity": entity, "synced_from": synced_from, "synced_until": synced_until, "dag_run_id": run_id,
+                "now": db.ts(utcnow())})
 
 
 def record_run(db: Database, result, run_id: str | None) -> None:

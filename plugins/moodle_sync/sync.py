@@ -128,7 +128,7 @@ def _write_chunk(db: Database, entity: str, events, states, bad_rows, run_id) ->
 def _finish_run(db: Database, entity: str, window: Window, run_id, watched_now, result: SyncResult,
                 started: float) -> None:
     """The last transaction: the last chunk's events, the watermark, the snapshot and the run log together."""
-    eventlog.set_watermark(db, entity, window.until, run_id)
+    eventlog.set_watermark(db, entity, window.since, window.until, run_id)
     if watched_now is not None:
         eventlog.replace_watched_state(db, entity, watched_now)
     result.seconds = round(time.monotonic() - started, 3)

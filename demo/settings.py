@@ -32,6 +32,10 @@ ENVIRONMENT = {
     "DEMO_ALERT_TOKEN": "the bearer token of the alert webhook (fresh per run)",
 }
 
+#: Secrets field -> the environment variable that can give it (make demo) or must (docker-compose.yaml's .env)
+SECRET_ENV = {"webhook_token": "DEMO_WEBHOOK_TOKEN", "signing_secret": "DEMO_SIGNING_SECRET",
+              "encryption_key": "DEMO_ENCRYPTION_KEY", "alert_token": "DEMO_ALERT_TOKEN"}
+
 MOODLE_DB_DEFAULT, EVENTLOG_DB_DEFAULT = "moodle_demo", "moodle_sync_demo"
 TABLE_PREFIX = "mdl_"
 ALERTS_ENDPOINT = "/alerts"
@@ -55,26 +59,24 @@ class Secrets:
     alert_token: str = field(repr=False)
 
     @classmethod
-    def fresh_or_from_env(cls) -> "Secrets":
-        from cryptography.fernet import Fernet
+    def fresh(cls) -> "Secrets":
+        """New random values (the standard library only: `python3 -m demo.compose_env` needs no venv)."""
+        return cls(webhook_token=secrets.token_urlsafe(32),
+                   signing_secret="whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+                   encryption_key=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),  # Fernet format
+                   alert_token=secrets.token_urlsafe(32))
 
-        values = cls(
-            webhook_token=os.environ.get("DEMO_WEBHOOK_TOKEN") or secrets.token_urlsafe(32),
-            signing_secret=os.environ.get("DEMO_SIGNING_SECRET")
-            or "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
-            encryption_key=os.environ.get("DEMO_ENCRYPTION_KEY") or Fernet.generate_key().decode(),
-            alert_token=os.environ.get("DEMO_ALERT_TOKEN") or secrets.token_urlsafe(32),
-        )
+    @classmethod
+    def fresh_or_from_env(cls) -> "Secrets":
+        """Fresh values, except those the environment gives (DEMO_*), which are checked."""
+        fresh = cls.fresh()
+        values = cls(**{name: os.environ.get(var) or getattr(fresh, name) for name, var in SECRET_ENV.items()})
         from moodle_sync.crypto import parse_keys
         from moodle_sync.signing import parse_secrets
 
         parse_keys(values.encryption_key)  # a wrong value from the environment fails here, clearly
         parse_secrets(values.signing_secret)
         return values
-
-    def all(self) -> dict[str, str]:
-        return {"webhook token": self.webhook_token, "signing secret": self.signing_secret,
-                "encryption key": self.encryption_key, "alert token": self.alert_token}
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ POST /api/v1/webhooks: checks the bearer token and, given signing secrets, the S
 checks the sender), refuses unknown event types with 400 like the backend, dedupes by event_id (answers
 ``deduplicated``), and can be told to fail: a fixed status for the next N requests, or a random share of
 requests. POST /alerts takes the alerts of a generic webhook alert channel (bearer token). GET /_events lists
-what it received; POST /_control changes the failure mode.
+what it received, GET /_health answers 200; POST /_control changes the failure mode.
 
 Run it alone: ``python -m moodle_sync.receiver --port 8099``; its secrets come from the environment
 (``RECEIVER_TOKEN``, ``RECEIVER_SIGNING_SECRETS``, ``RECEIVER_ALERT_TOKEN``) so that they stay off the
@@ -140,6 +140,8 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
     def do_GET(self):
+        if self.path.startswith("/_health"):
+            return self._reply(200, {"ok": True})
         if self.path.startswith("/_events"):
             with self.state.lock:
                 return self._reply(200, {"requests": self.state.requests, "unique": len(self.state.events),

@@ -175,11 +175,17 @@ def main(argv: list[str] | None = None) -> int:
         receiver.stop()
         return 0 if ok else 1
 
-    print("\nServing the Airflow UI on http://localhost:8080 with this run's environment (airflow standalone prints")
-    print(f"the login; it is also in {settings.airflow_home}/simple_auth_manager_passwords.json.generated). "
+    port = os.environ.get("DEMO_UI_PORT") or "8080"
+    print(f"\nServing the Airflow UI on http://localhost:{port} with this run's environment (airflow standalone "
+          f"prints the login; it is also in {settings.airflow_home}/simple_auth_manager_passwords.json.generated). "
           "Ctrl-C stops it.")
     try:
-        subprocess.run([str(Path(sys.executable).parent / "airflow"), "standalone"], env=env, cwd=settings.home)
+        subprocess.run([str(Path(sys.executable).parent / "airflow"), "standalone"],
+                       env={**env, "AIRFLOW__API__PORT": port,
+                            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
+                            # standalone starts its parts as `airflow ...`
+                            "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])},
+                       cwd=settings.home)
     except KeyboardInterrupt:
         pass
     receiver.stop()

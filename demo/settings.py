@@ -26,6 +26,7 @@ ENVIRONMENT = {
     "DEMO_AIRFLOW_HOME": "AIRFLOW_HOME of the demo's Airflow processes ($DEMO_HOME/airflow)",
     "DEMO_MOODLE_DB": "the demo Moodle database on the local MariaDB (moodle_demo)",
     "DEMO_EVENTLOG_DB": "the event-log database on the local MariaDB (moodle_sync_demo)",
+    "DEMO_UI_PORT": "the port of the Airflow UI that `python -m demo --ui` serves (8080)",
     "DEMO_WEBHOOK_TOKEN": "the receiver's bearer token (fresh per run)",
     "DEMO_SIGNING_SECRET": "the Standard Webhooks signing secret, whsec_<base64> (fresh per run)",
     "DEMO_ENCRYPTION_KEY": "the payload encryption key, Fernet format (fresh per run)",

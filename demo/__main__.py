@@ -19,6 +19,7 @@ processes' environment (the encrypted events can only be read with this run's ke
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import subprocess
 import sys
@@ -99,8 +100,6 @@ def main(argv: list[str] | None = None) -> int:
         del os.environ[key]
     os.environ.update(env)
 
-    import logging
-
     from moodle_sync import db, demo_moodle, eventlog
 
     # Airflow masks every value of a connection's extra and warns, here, that "mdl_" is too short to mask
@@ -116,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"2/4 Receiver on {receiver.url}: checks the bearer token and the Standard Webhooks signature of every "
           f"request, dedupes by event_id, takes alerts on /alerts.")
-    print(f"    This run's secrets (token, whsec_ signing secret, encryption key {kid}, "
-          f"alert token) are new and live only in the environment of this run's processes.")
+    print(f"    This run's secrets (bearer token, whsec_ signing secret, encryption key {kid}, alert token) live "
+          f"only in the environment of its processes: no file, no command line.")
     print(f"3/4 Preparing Airflow (metadata database in {settings.airflow_home}) ...")
     if airflow(settings, env, "db", "migrate", log_name="db-migrate").returncode:
         print(f"    'airflow db migrate' failed: see {settings.home / 'logs' / 'db-migrate.log'}")
@@ -136,16 +135,22 @@ def main(argv: list[str] | None = None) -> int:
         for dag_id in DAG_IDS:
             started = time.monotonic()
             proc = airflow(settings, env, "dags", "test", dag_id, log_name=f"{dag_id}-round{round_no}")
+            if proc.returncode:
+                print(f"    {dag_id} FAILED: see {settings.home / 'logs' / f'{dag_id}-round{round_no}.log'}")
             store.commit()
-            run = eventlog.last_runs(store, 1)[0]
+            runs = eventlog.last_runs(store, 1) or [{"entity": "?", "mode": "?", "read": 0, "quarantined": 0,
+                                                     "events": 0, "dag_run_id": ""}]
+            run = runs[0]
             statuses = eventlog.event_status_for_run(store, run["dag_run_id"])
             store.commit()
             summary.append({"round": round_no, **run, "sent": statuses.get("sent", 0),
                             "failed": statuses.get("failed", 0), "dag_ok": proc.returncode == 0,
                             "wall": time.monotonic() - started})
     print(f"    then {MONITOR_DAG_ID}, its backlog threshold at 0 minutes for the demo ...")
-    monitor = airflow(settings, env, "dags", "test", MONITOR_DAG_ID, log_name=f"{MONITOR_DAG_ID}",
+    monitor = airflow(settings, env, "dags", "test", MONITOR_DAG_ID, log_name=MONITOR_DAG_ID,
                       extra_env={"MOODLE_SYNC_ALERT_BACKLOG_MINUTES": "0"})
+    if monitor.returncode:
+        print(f"    {MONITOR_DAG_ID} FAILED: see {settings.home / 'logs' / f'{MONITOR_DAG_ID}.log'}")
     total, sealed = store.query(store.sql("demo", "payload_encryption"), {"prefix": cipher.current_prefix + "%"})[0]
     store.commit()
 

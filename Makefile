@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench constraints compose-check clean
+.PHONY: demo demo-ui test bench constraints compose-check clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,9 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 
 demo: $(STAMP)
 	$(PY) -m demo
+
+demo-ui: $(STAMP)  # the demo, then the Airflow UI on the same environment (its key lives only there)
+	$(PY) -m demo --ui
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -37,3 +37,26 @@ def test_demo_moodle_syncs_and_its_changes_yield_exactly_the_announced_events(de
     changes = demo_moodle.apply_changes(moodle, "mdl_", now=now + 5)
     second = {e: run_sync(e, moodle, store, now=now + 10).events for e in ("user", "enrolment", "grade")}
     assert second == {e: changes[e] for e in ("user", "enrolment", "grade")}
+
+
+@pytest.mark.parametrize("dialect", ["mysql", "postgres"])
+def test_the_seed_command_reads_an_airflow_connection_and_keeps_an_existing_site(dialect, capsys):
+    """How the compose stack seeds: through the moodle_db connection the DAGs read, and a restart leaves the
+    Moodle (and so the event log's view of it) alone."""
+    from moodle_sync import demo_moodle
+
+    conn = fresh_database(dialect, scratch_db("mzs_test_demo_moodle"), "moodle_db")
+    try:
+        assert not demo_moodle.has_site(conn, "mdl_")
+        assert demo_moodle.main(["--conn-id", "moodle_db", "--keep-existing"]) == 0
+        assert demo_moodle.has_site(conn, "mdl_")
+        conn.execute("UPDATE mdl_user SET city = 'Kept' WHERE id = 2")
+        conn.commit()
+        assert demo_moodle.main(["--conn-id", "moodle_db", "--keep-existing"]) == 0
+        assert "left as it is" in capsys.readouterr().out
+        assert conn.query("SELECT city FROM mdl_user WHERE id = 2") == [("Kept",)]
+        conn.commit()
+        assert demo_moodle.main(["--conn-id", "moodle_db"]) == 0  # without the flag: a fresh site
+        assert conn.query("SELECT city FROM mdl_user WHERE id = 2") != [("Kept",)]
+    finally:
+        conn.close()

@@ -306,6 +306,17 @@ def _check_sizes(users: int, courses: int, *, bulk: bool) -> None:
         raise ValueError(f"{'bulk_seed' if bulk else 'seed'}() needs users >= {low_users} and courses >= {low_courses}")
 
 
+def has_site(db: Database, prefix: str = "mdl_") -> bool:
+    """Whether the database already holds a seeded site (its user table with the guest user)."""
+    validate_prefix(prefix)
+    if not int(db.query(db.sql("demo", "user_table_exists"), {"name": f"{prefix}user"})[0][0]):
+        db.commit()
+        return False
+    found = bool(db.query(f"SELECT id FROM {prefix}user WHERE id = {GUEST_ID}"))
+    db.commit()
+    return found
+
+
 def _require_empty(db: Database, prefix: str) -> None:
     if db.query(f"SELECT id FROM {prefix}user WHERE id = {GUEST_ID}"):
         raise ValueError(f"{prefix}user already holds rows: run create_schema() first (it recreates the tables).")
@@ -1164,8 +1175,14 @@ def connect_uri(uri: str, *, create: bool = True) -> Database:
 def main(argv: Sequence[str] | None = None) -> int:
     """Create (or recreate) a Moodle-shaped demo or benchmark database."""
     parser = argparse.ArgumentParser(prog="python -m moodle_sync.demo_moodle", description=main.__doc__)
-    parser.add_argument("--conn-uri", required=True, help="mysql://root@127.0.0.1:3306/moodle_demo or postgres://...")
-    parser.add_argument("--prefix", default="mdl_", help="Moodle table prefix (default mdl_)")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--conn-uri", help="mysql://root@127.0.0.1:3306/moodle_demo or postgres://...")
+    target.add_argument("--conn-id", help="an Airflow connection instead (e.g. moodle_db, as the DAGs read it: "
+                                          "no password on the command line)")
+    parser.add_argument("--prefix", help="Moodle table prefix (default: the connection's table_prefix, or mdl_)")
+    parser.add_argument("--keep-existing", action="store_true",
+                        help="leave a database that already holds a site as it is (a restarted stack keeps its "
+                             "Moodle and its event log in step)")
     parser.add_argument("--bulk", action="store_true", help="benchmark size (bulk_seed) instead of the demo site")
     parser.add_argument("--users", type=int, help="users besides guest and admin (demo 60, bulk 100000)")
     parser.add_argument("--courses", type=int, help="courses besides the site course (demo 4, bulk 300)")
@@ -1179,13 +1196,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     users = args.users or (100_000 if args.bulk else 60)
     courses = args.courses or (300 if args.bulk else 4)
     try:
-        validate_prefix(args.prefix)
+        if args.prefix is not None:
+            validate_prefix(args.prefix)
         _check_sizes(users, courses, bulk=args.bulk)
     except ValueError as exc:  # before anything is dropped
         parser.error(str(exc))
 
-    db = connect_uri(args.conn_uri)
+    if args.conn_id:
+        from moodle_sync import db as dbmod
+
+        db = dbmod.connect(args.conn_id)
+        prefix = args.prefix if args.prefix is not None else dbmod.table_prefix(args.conn_id)
+    else:
+        db = connect_uri(args.conn_uri)
+        prefix = args.prefix if args.prefix is not None else "mdl_"
+    args.prefix = prefix
     try:
+        if args.keep_existing and has_site(db, prefix):
+            print(f"{prefix}user already holds a site: left as it is (--keep-existing)")
+            return 0
         create_schema(db, args.prefix)
         if args.bulk:
             result = bulk_seed(db, args.prefix, users=users, courses=courses,

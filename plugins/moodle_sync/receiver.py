@@ -1,15 +1,26 @@
 """A local webhook receiver that speaks the legacy backend's contract, for the demo, tests and benchmarks.
 
-POST /api/v1/webhooks: checks the bearer token, refuses unknown event types with 400 like the backend,
-dedupes by event_id (answers ``deduplicated``), and can be told to fail: a fixed status for the next N
-requests, or a random share of requests. GET /_events lists what it received; POST /_control changes
-the failure mode. Run it alone: ``python -m moodle_sync.receiver --port 8099 --token demo-token``.
+POST /api/v1/webhooks: checks the bearer token and, given signing secrets, the Standard Webhooks signature
+(its own HMAC check, written from the specification rather than with ``moodle_sync.signing``, so it really
+checks the sender), refuses unknown event types with 400 like the backend, dedupes by event_id (answers
+``deduplicated``), and can be told to fail: a fixed status for the next N requests, or a random share of
+requests. POST /alerts takes the alerts of a generic webhook alert channel (bearer token). GET /_events lists
+what it received, GET /_health answers 200; POST /_control changes the failure mode.
+
+Run it alone: ``python -m moodle_sync.receiver --port 8099``; its secrets come from the environment
+(``RECEIVER_TOKEN``, ``RECEIVER_SIGNING_SECRETS``, ``RECEIVER_ALERT_TOKEN``) so that they stay off the
+command line, which every user of the machine can read.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
+import hashlib
+import hmac
 import json
+import os
 import random
 import socket
 import struct
@@ -17,13 +28,44 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+#: How far a webhook-timestamp may be from the receiver's clock (the specification's suggested tolerance).
+SIGNATURE_TOLERANCE_SECONDS = 300
+ALERTS_PATH = "/alerts"
+
 ACCEPTED_TYPES = {"user_created", "user_updated", "enrollment_created", "enrollment_deleted", "grade_updated",
                   "course_created", "course_updated"}
 
 
+def signature_valid(secrets: list[str], headers, body: bytes, now: float | None = None) -> bool:
+    """Standard Webhooks: some ``v1,<base64>`` of ``webhook-signature`` is the HMAC-SHA256, under one of the
+    ``whsec_<base64>`` secrets, of ``<webhook-id>.<webhook-timestamp>.<body>``, and the timestamp is recent."""
+    msg_id, stamp = headers.get("webhook-id"), headers.get("webhook-timestamp")
+    if not msg_id or not stamp or not stamp.isdigit():
+        return False
+    if abs((time.time() if now is None else now) - int(stamp)) > SIGNATURE_TOLERANCE_SECONDS:
+        return False
+    given = [item.partition(",")[2] for item in (headers.get("webhook-signature") or "").split()
+             if item.startswith("v1,")]
+    signed = f"{msg_id}.{stamp}.".encode() + body
+    for secret in secrets:
+        try:
+            key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+        if any(hmac.compare_digest(expected, signature) for signature in given):
+            return True
+    return False
+
+
 class ReceiverState:
-    def __init__(self, token: str | None = None, seed: int | None = None):
+    def __init__(self, token: str | None = None, seed: int | None = None, signing_secrets: str | None = None,
+                 alert_token: str | None = None):
         self.token = token
+        self.signing_secrets = (signing_secrets or "").split()  # whsec_... secrets, any of them verifies
+        self.alert_token = alert_token
+        self.verified = 0  # requests whose signature was checked and valid
+        self.alerts: list[dict] = []  # bodies received on /alerts
         self.lock = threading.Lock()
         self.events: dict[str, dict] = {}  # event_id -> first body received
         self.deliveries: list[dict] = []  # every accepted request, in arrival order
@@ -98,10 +140,13 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
     def do_GET(self):
+        if self.path.startswith("/_health"):
+            return self._reply(200, {"ok": True})
         if self.path.startswith("/_events"):
             with self.state.lock:
                 return self._reply(200, {"requests": self.state.requests, "unique": len(self.state.events),
-                                         "deliveries": self.state.deliveries})
+                                         "verified": self.state.verified, "deliveries": self.state.deliveries,
+                                         "alerts": self.state.alerts})
         self._reply(404, {"detail": "not found"})
 
     def do_POST(self):
@@ -109,10 +154,17 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/_control"):
             self.state.control(**json.loads(raw or b"{}"))
             return self._reply(200, {"ok": True})
+        if self.path.rstrip("/") == ALERTS_PATH:
+            return self._alert(raw)
         if self.path.rstrip("/") != "/api/v1/webhooks":
             return self._reply(404, {"detail": "not found"})
         if self.state.token and self.headers.get("Authorization") != f"Bearer {self.state.token}":
             return self._reply(401, {"detail": "Invalid token"})
+        if self.state.signing_secrets:
+            if not signature_valid(self.state.signing_secrets, self.headers, raw):
+                return self._reply(401, {"detail": "Invalid signature"})
+            with self.state.lock:
+                self.state.verified += 1
         action, status, delay = self.state.decide()
         if delay:
             time.sleep(delay)
@@ -156,6 +208,19 @@ class _Handler(BaseHTTPRequestHandler):
                           "action": "deduplicated" if duplicate else "created"})
 
 
+    def _alert(self, raw: bytes):
+        if self.state.alert_token and self.headers.get("Authorization") != f"Bearer {self.state.alert_token}":
+            return self._reply(401, {"detail": "Invalid token"})
+        try:
+            body = json.loads(raw)
+            assert isinstance(body, dict)
+        except Exception:
+            return self._reply(400, {"detail": "Invalid alert"})
+        with self.state.lock:
+            self.state.alerts.append(body)
+        self._reply(200, {"success": True})
+
+
 class _Server(ThreadingHTTPServer):
     request_queue_size = 256  # the default backlog of 5 drops a burst of new connections for 1 s
     daemon_threads = True
@@ -164,8 +229,9 @@ class _Server(ThreadingHTTPServer):
 class Receiver:
     """A receiver on 127.0.0.1 in a background thread: ``with Receiver() as r: r.url``."""
 
-    def __init__(self, port: int = 0, token: str | None = None, seed: int | None = None):
-        self.state = ReceiverState(token=token, seed=seed)
+    def __init__(self, port: int = 0, token: str | None = None, seed: int | None = None,
+                 signing_secrets: str | None = None, alert_token: str | None = None):
+        self.state = ReceiverState(token=token, seed=seed, signing_secrets=signing_secrets, alert_token=alert_token)
         handler = type("Handler", (_Handler,), {"state": self.state})
         self.server = _Server(("127.0.0.1", port), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -197,12 +263,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8099)
-    parser.add_argument("--token", default=None, help="bearer token to require (none: accept any)")
+    parser.add_argument("--token", default=os.environ.get("RECEIVER_TOKEN"),
+                        help="bearer token to require (default: $RECEIVER_TOKEN; none: accept any)")
+    parser.add_argument("--signing-secrets", default=os.environ.get("RECEIVER_SIGNING_SECRETS"),
+                        help="whsec_ secrets, space separated, one of which must sign every webhook "
+                             "(default: $RECEIVER_SIGNING_SECRETS; none: signatures are not checked)")
+    parser.add_argument("--alert-token", default=os.environ.get("RECEIVER_ALERT_TOKEN"),
+                        help=f"bearer token {ALERTS_PATH} requires (default: $RECEIVER_ALERT_TOKEN)")
     args = parser.parse_args()
-    state = ReceiverState(token=args.token)
+    state = ReceiverState(token=args.token, signing_secrets=args.signing_secrets, alert_token=args.alert_token)
     handler = type("Handler", (_Handler,), {"state": state})
     server = _Server((args.host, args.port), handler)
-    print(f"receiver listening on http://{args.host}:{args.port}/api/v1/webhooks", flush=True)
+    print(f"receiver listening on http://{args.host}:{args.port}/api/v1/webhooks (bearer token "
+          f"{'required' if args.token else 'not checked'}, signatures "
+          f"{'verified' if state.signing_secrets else 'not checked'}), alerts on {ALERTS_PATH}", flush=True)
     server.serve_forever()
 
 

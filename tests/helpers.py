@@ -70,7 +70,7 @@ def add_events(store, entity: str, keys_and_sequences, *, payload=None) -> list[
         body = dict(base or {"userid": int(str(key).split(":")[0]), "username": f"user{key}"}, sequence=seq)
         rows.append((eid, f"{entity}.created" if seq == 1 else f"{entity}.updated", entity, str(key), seq,
                      json.dumps(body), "pending", now, None, "test", now, now, now))
-        states.append((entity, str(key), seq, "0" * 32, now))
+        states.append((entity, str(key), seq, "0" * 32, now, None, 0))
     eventlog.write_events(store, rows, states)
     store.commit()
     return ids

@@ -13,6 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DAG_IDS = {"moodle_sync_users", "moodle_sync_enrolments", "moodle_sync_grades"}
 DELIVERY_DAG_IDS = {"moodle_sync_retry", "moodle_sync_replay"}
+RECONCILE_DAG_ID = "moodle_sync_reconcile"
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def dagbag():
 
 def test_every_dag_file_imports_without_error(dagbag):
     assert dagbag.import_errors == {}
-    assert DAG_IDS | DELIVERY_DAG_IDS == set(dagbag.dags)
+    assert DAG_IDS | DELIVERY_DAG_IDS | {RECONCILE_DAG_ID} == set(dagbag.dags)
 
 
 @pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
@@ -86,3 +87,23 @@ def test_replay_dag_is_manual_and_a_dry_run_by_default(dagbag):
     dag = dagbag.dags["moodle_sync_replay"]
     assert type(dag.timetable).__name__ == "NullTimetable"
     assert dag.params["dry_run"] is True and dag.params["status"] == "dead"
+
+
+def test_reconcile_dag_runs_daily_one_task_per_entity_then_reports_and_delivers(dagbag):
+    from moodle_sync.alerts import SyncFailureNotifier
+    from moodle_sync.dag_factory import summarize_reconcile
+
+    dag = dagbag.dags[RECONCILE_DAG_ID]
+    assert dag.max_active_runs == 1 and dag.catchup is False
+    assert "'30 2 * * *'" in repr(dag.timetable)
+    reconcile_tasks = {"reconcile_user", "reconcile_enrolment", "reconcile_grade"}
+    assert {t.task_id for t in dag.tasks} == reconcile_tasks | {"report", "deliver"}
+    assert {t.task_id for t in dag.get_task("report").upstream_list} == reconcile_tasks
+    assert [t.task_id for t in dag.get_task("deliver").upstream_list] == ["report"]
+    for t in dag.tasks:
+        assert t.retries >= 1
+        callbacks = t.on_failure_callback if isinstance(t.on_failure_callback, list) else [t.on_failure_callback]
+        assert any(isinstance(cb, SyncFailureNotifier) for cb in callbacks)
+    assert summarize_reconcile([{"entity": "grade", "deletes": 2, "changes": 1},
+                                {"entity": "user", "deletes": 0, "changes": 0}]) == {
+        "entities": {"grade": {"deletes": 2, "changes": 1}, "user": {"deletes": 0, "changes": 0}}, "total": 3}

@@ -326,3 +326,36 @@ def test_delete_events_go_out_as_the_backend_expects(moodle, store):
     for e, wire in ((ue, "enrolment.deleted"), (grade, "grade.deleted")):
         body = json.loads(profiles.standard(e["event_id"], e["event_type"], json.dumps(e["payload"]), now=now))
         assert body["type"] == wire and body["data"]["deleted"] is True
+
+
+@pytest.fixture
+def moodle_on_postgres(moodle):
+    """The same fixture tables on PostgreSQL (a Moodle on PostgreSQL reads through the same SQL files)."""
+    from conftest import fresh_database, scratch_db
+    from pg_moodle import copy_fixture
+
+    conn = fresh_database("postgres", scratch_db("mzs_test_moodle_pg"), "moodle_pg_db")
+    copy_fixture(moodle, conn)
+    yield conn
+    conn.close()
+
+
+@pytest.mark.parametrize("store", ["postgres"], indirect=True)
+@pytest.mark.parametrize("path", ["fast_path", "reconciliation"])
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_a_moodle_on_postgresql_yields_the_same_delete_events(moodle_on_postgres, store, scenario, path):
+    moodle = moodle_on_postgres
+    now = int(time.time())
+    initial(moodle, store, now)
+    assert len(events(store)) == 136 + 250 + 736
+    before = len(events(store))
+    expected = SCENARIOS[scenario](moodle, store, now + 5)
+    if path == "fast_path":
+        for entity in ENTITIES:
+            run_sync(entity, moodle, store, now=now + 10)
+    else:
+        mw.purge_log_and_history_deletes(moodle)
+        for entity in ENTITIES:
+            reconcile(entity, moodle, store, now=now + 10)
+    check_payloads(check_new(store, before, expected))
+    assert [reconcile(e, moodle, store, now=now + 20).events for e in ENTITIES] == [0, 0, 0]

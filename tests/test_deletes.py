@@ -359,3 +359,22 @@ def test_a_moodle_on_postgresql_yields_the_same_delete_events(moodle_on_postgres
             reconcile(entity, moodle, store, now=now + 10)
     check_payloads(check_new(store, before, expected))
     assert [reconcile(e, moodle, store, now=now + 20).events for e in ENTITIES] == [0, 0, 0]
+
+
+def test_reconciliation_keeps_the_ids_of_states_written_before_they_were_kept(moodle, store):
+    """States from before migration 004 carry no ids: the full pass stores them without an event, so a later
+    delete found by reconciliation alone still names its user, course and method."""
+    now = int(time.time())
+    initial(moodle, store, now)
+    store.execute("UPDATE moodle_sync_entity_state SET key_identity = NULL")
+    store.commit()
+    assert reconcile("enrolment", moodle, store, now=now + 5).events == 0
+    assert store.query("SELECT COUNT(*) FROM moodle_sync_entity_state WHERE key_identity IS NULL "
+                       "AND entity_type = 'enrolment'")[0][0] == 0
+    store.commit()
+    before = len(events(store))
+    mw.unenrol_user(moodle, 253, now + 10)
+    mw.purge_log_and_history_deletes(moodle)
+    assert reconcile("enrolment", moodle, store, now=now + 15).deleted == 1
+    p = new_events(store, before)[0]["payload"]
+    assert (p["enrollment_id"], p["userid"], p["courseid"], p["enrol_method"]) == (253, 117, 7, "manual")

@@ -113,11 +113,18 @@ def history_grade_deleted(row: dict):
 READERS = {f.__name__: f for f in (log_related_user, log_user_enrolment, log_grade_deleted, history_grade_deleted)}
 
 
+def _is_database_error(exc: BaseException) -> bool:
+    """An error the database answered (missing table or column, no privilege), not a bug of ours."""
+    return type(exc).__module__.split(".")[0] in ("MySQLdb", "psycopg", "pymysql")
+
+
 def _log_enabled(moodle: Database, prefix: str) -> bool | None:
     """Whether the standard log store is enabled (None: cannot tell, e.g. no config_plugins table)."""
     try:
         rows = moodle.query(moodle.sql("moodle", "log_enabled", prefix=prefix))
-    except Exception as exc:  # noqa: BLE001 - a missing table is an answer here, not a failure
+    except Exception as exc:
+        if not _is_database_error(exc):
+            raise
         moodle.rollback()
         log.info("cannot read Moodle's enabled log stores (%s)", _brief(exc))
         return None
@@ -153,7 +160,9 @@ def read(spec: EntitySpec, moodle: Database, store: Database, *, prefix: str, si
         try:
             _read_source(spec, source, moodle, prefix, cursors.get(source.name), since, initial, found,
                          reread_ids, max_keys, page_rows)
-        except Exception as exc:  # noqa: BLE001 - an absent or unreadable source is not an error
+        except Exception as exc:
+            if not _is_database_error(exc):
+                raise
             moodle.rollback()
             found.cursors.pop(source.name, None)
             log.info("%s: fast path '%s' unavailable (%s); deletes come from reconciliation", spec.name,

@@ -21,6 +21,15 @@ def run_sync(entity: str, moodle, store, *, now: int | None = None, since=None, 
     return sync_entity(spec, moodle, store, window, prefix=prefix, run_id=f"test-{entity}")
 
 
+def reconcile(entity: str, moodle, store, *, now: int | None = None, prefix: str = "mdl_"):
+    """One entity's reconciliation, as a moodle_sync_reconcile task runs it."""
+    from moodle_sync.window import Window
+
+    now = now or int(time.time())
+    return sync_entity(BY_NAME[entity], moodle, store, Window("reconcile", None, now, now), prefix=prefix,
+                       run_id=f"test-reconcile-{entity}")
+
+
 def events(store, entity: str | None = None) -> list[dict]:
     sql = ("SELECT event_id, event_type, entity_type, entity_key, sequence, payload, status, attempts, "
            "next_retry_at, last_error, last_http_status, sent_at FROM moodle_sync_event_log")
@@ -74,7 +83,7 @@ def add_events(store, entity: str, keys_and_sequences, *, payload=None) -> list[
         body = dict(base or {"userid": int(str(key).split(":")[0]), "username": f"user{key}"}, sequence=seq)
         rows.append((eid, f"{entity}.created" if seq == 1 else f"{entity}.updated", entity, str(key), seq,
                      cipher.seal(json.dumps(body).encode(), eid), "pending", now, None, "test", now, now, now))
-        states.append((entity, str(key), seq, "0" * 32, now))
+        states.append((entity, str(key), seq, "0" * 32, now, None, 0))
     eventlog.write_events(store, rows, states)
     store.commit()
     return ids

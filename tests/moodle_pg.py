@@ -17,7 +17,7 @@ from decimal import Decimal
 #: The Moodle tables the tests copy (without prefix): every table include/sql/moodle reads, and those that
 #: ../shared/moodle/FACTS.md describes for change detection (logs, history, completions, contexts).
 MOODLE_TABLES = (
-    "config", "user", "role", "role_assignments", "context", "course", "course_categories", "enrol",
+    "config", "config_plugins", "user", "role", "role_assignments", "context", "course", "course_categories", "enrol",
     "user_enrolments", "grade_items", "grade_categories", "grade_grades", "grade_grades_history", "scale",
     "logstore_standard_log", "course_completions", "course_completion_criteria", "course_completion_crit_compl",
     "user_lastaccess",

@@ -15,6 +15,7 @@ DAG_IDS = {"moodle_sync_users", "moodle_sync_enrolments", "moodle_sync_grades"}
 DELIVERY_DAG_IDS = {"moodle_sync_retry", "moodle_sync_replay"}
 MONITOR_DAG_IDS = {"moodle_sync_monitor"}
 MAINTENANCE_DAG_IDS = {"moodle_sync_maintenance"}
+RECONCILE_DAG_ID = "moodle_sync_reconcile"
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def dagbag():
 
 def test_every_dag_file_imports_without_error(dagbag):
     assert dagbag.import_errors == {}
-    assert DAG_IDS | DELIVERY_DAG_IDS | MONITOR_DAG_IDS | MAINTENANCE_DAG_IDS == set(dagbag.dags)
+    assert DAG_IDS | DELIVERY_DAG_IDS | MONITOR_DAG_IDS | MAINTENANCE_DAG_IDS | {RECONCILE_DAG_ID} == set(dagbag.dags)
 
 
 @pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
@@ -101,3 +102,21 @@ def test_monitor_dag_runs_every_five_minutes_without_retries_and_alerts_when_it_
     assert task.retries == 0  # the next run is 5 minutes away; a retry would only repeat its alerts
     callbacks = task.on_failure_callback if isinstance(task.on_failure_callback, list) else [task.on_failure_callback]
     assert any(isinstance(cb, SyncFailureNotifier) for cb in callbacks)
+def test_reconcile_dag_runs_daily_one_task_per_entity_then_reports_and_delivers(dagbag):
+    from moodle_sync.alerts import SyncFailureNotifier
+    from moodle_sync.dag_factory import summarize_reconcile
+
+    dag = dagbag.dags[RECONCILE_DAG_ID]
+    assert dag.max_active_runs == 1 and dag.catchup is False
+    assert "'30 2 * * *'" in repr(dag.timetable)
+    reconcile_tasks = {"reconcile_user", "reconcile_enrolment", "reconcile_grade"}
+    assert {t.task_id for t in dag.tasks} == reconcile_tasks | {"report", "deliver"}
+    assert {t.task_id for t in dag.get_task("report").upstream_list} == reconcile_tasks
+    assert [t.task_id for t in dag.get_task("deliver").upstream_list] == ["report"]
+    for t in dag.tasks:
+        assert t.retries >= 1
+        callbacks = t.on_failure_callback if isinstance(t.on_failure_callback, list) else [t.on_failure_callback]
+        assert any(isinstance(cb, SyncFailureNotifier) for cb in callbacks)
+    assert summarize_reconcile([{"entity": "grade", "deletes": 2, "changes": 1},
+                                {"entity": "user", "deletes": 0, "changes": 0}]) == {
+        "entities": {"grade": {"deletes": 2, "changes": 1}, "user": {"deletes": 0, "changes": 0}}, "total": 3}

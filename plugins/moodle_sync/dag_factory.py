@@ -1,4 +1,5 @@
-"""One factory builds the DAG of every entity from its ``EntitySpec``: sync, then deliver.
+"""One factory builds the DAG of every entity from its ``EntitySpec`` (sync, then deliver), and the DAGs that
+serve them all: retry, replay and reconcile.
 
 Nothing here touches a database, a Variable or the network at import time, and pandas is imported only
 inside the tasks: the dag-processor parses this often.
@@ -33,6 +34,16 @@ def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def _sync_settings() -> dict:
+    """Tuning shared by every sync task (environment variables, README 'Connect it')."""
+    return {
+        "chunk_rows": _env_int("MOODLE_SYNC_CHUNK_ROWS", 10_000),
+        "lock_timeout": _env_int("MOODLE_SYNC_LOCK_TIMEOUT_SECONDS", 3600),
+        "fast_path": {"reread_ids": _env_int("MOODLE_SYNC_LOG_REREAD_IDS", 1000),
+                      "max_keys": _env_int("MOODLE_SYNC_FAST_PATH_MAX_KEYS", 100_000)},
+    }
+
+
 def run_sync(spec: EntitySpec, context) -> dict:
     """The sync task body: migrate the event log, pick the window, write one event per change."""
     from moodle_sync import db, eventlog
@@ -57,7 +68,7 @@ def run_sync(spec: EntitySpec, context) -> dict:
             overlap=_env_int("MOODLE_SYNC_OVERLAP_SECONDS", 300),
         )
         result = sync_entity(spec, moodle, store, window, prefix=prefix, run_id=context["run_id"],
-                             chunk_rows=_env_int("MOODLE_SYNC_CHUNK_ROWS", 10_000))
+                             **_sync_settings())
         return result.as_dict()
     finally:
         moodle.close()
@@ -320,3 +331,89 @@ the `purge_dead_before` param is set on a manual run. Per-key state is never pur
         reseal() >> purge_sent() >> purge_dead()
 
     return maintenance_dag()
+
+
+def run_reconcile(spec: EntitySpec, context) -> dict:
+    """A reconcile task body: every live key Moodle no longer has becomes a delete, and a full pass re-checks
+    every key's content hash (a change that slipped past the watermark becomes an event). Small XCom."""
+    import logging
+
+    from moodle_sync import db, eventlog
+    from moodle_sync.sync import sync_entity
+    from moodle_sync.window import Window
+
+    prefix = db.table_prefix(MOODLE_CONN_ID)
+    store = db.connect(EVENTLOG_CONN_ID)
+    moodle = db.connect(MOODLE_CONN_ID)
+    try:
+        eventlog.migrate(store)
+        now = int(dt.datetime.now(dt.timezone.utc).timestamp())
+        result = sync_entity(spec, moodle, store, Window("reconcile", None, now, now), prefix=prefix,
+                             run_id=context["run_id"], **_sync_settings())
+    finally:
+        moodle.close()
+        store.close()
+    found = {"entity": spec.name, "deletes": result.deleted, "changes": result.events - result.deleted,
+             "read": result.read, "quarantined": result.quarantined, "seconds": result.seconds}
+    logging.getLogger(__name__).info("reconcile %s: %d deletes, %d changes (%d rows read)", spec.name,
+                                     found["deletes"], found["changes"], found["read"])
+    return found
+
+
+def summarize_reconcile(results: list[dict]) -> dict:
+    """{entity: {deletes, changes}} and a total; a healthy sync gives all zeros."""
+    per_entity = {r["entity"]: {"deletes": r["deletes"], "changes": r["changes"]} for r in results}
+    return {"entities": per_entity, "total": sum(r["deletes"] + r["changes"] for r in results)}
+
+
+def _reconcile_task(spec: EntitySpec):
+    @task(task_id=f"reconcile_{spec.name}")
+    def reconcile() -> dict:
+        return run_reconcile(spec, get_current_context())
+
+    return reconcile
+
+
+def build_reconcile_dag(specs: tuple[EntitySpec, ...]):
+    import logging
+
+    @dag(
+        dag_id="moodle_sync_reconcile",
+        description="Safety net: deletes and changes the incremental syncs missed, found by comparing Moodle "
+                    "with the sync's state.",
+        schedule=os.environ.get("MOODLE_SYNC_RECONCILE_SCHEDULE", "30 2 * * *"),
+        start_date=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=["moodle-sync", "reconcile"],
+        doc_md="""
+### moodle_sync_reconcile
+Daily (`MOODLE_SYNC_RECONCILE_SCHEDULE`). Per entity: every key the sync believes exists is checked against
+Moodle in pages (bounded memory); each one Moodle no longer has becomes its delete event. Then a full pass
+re-hashes every row, so a change no timestamp showed (a grade locked, a role unassigned) becomes an event.
+`report` logs and returns the counts per entity; on a healthy sync they are all 0. Each entity waits for its
+own sync DAG's running task (one sync of an entity at a time). `deliver` sends what was found.
+""",
+    )
+    def reconcile_dag():
+        found = [_reconcile_task(spec)() for spec in specs]
+
+        @task(task_id="report")
+        def report(results: list[dict]) -> dict:
+            summary = summarize_reconcile(results)
+            log = logging.getLogger(__name__)
+            for entity, counts in summary["entities"].items():
+                log.info("reconcile found for %s: %d deletes, %d changes", entity, counts["deletes"],
+                         counts["changes"])
+            if summary["total"]:
+                log.warning("reconcile found %d events the incremental syncs had missed", summary["total"])
+            return summary
+
+        @task(task_id="deliver")
+        def deliver(summary: dict) -> dict:
+            return run_delivery(get_current_context(), entity=None)
+
+        deliver(report(found))
+
+    return reconcile_dag()

@@ -19,6 +19,20 @@ class WatchedRows:
 
 
 @dataclass(frozen=True)
+class KeySource:
+    """A Moodle table that names keys no timestamp shows (hard deletes, role unassignments): the fast path
+    reads it by ``id`` cursor (stored per entity and source in the event log) and the named keys are re-read;
+    a key that no longer exists in Moodle becomes the entity's delete event."""
+
+    name: str  # cursor name, unique within the entity
+    sql: str  # include/sql/moodle/<sql>.sql: rows with %(after)s < id <= %(upto)s, at most %(limit)s
+    bounds_sql: str  # include/sql/moodle/<bounds_sql>.sql: (max id, first id at or after %(since)s)
+    reader: str  # function in moodle_sync.candidates: row dict -> (key, ids the row knows, time) or None
+    eventnames: tuple[str, ...] = ()  # log events to read (a log source); empty for other tables
+    needs_log: bool = False  # the table is Moodle's standard log: only read when that log store is enabled
+
+
+@dataclass(frozen=True)
 class EntitySpec:
     name: str
     dag_id: str
@@ -37,6 +51,14 @@ class EntitySpec:
     changed_sql_without_history: str | None = None
     watched: WatchedRows | None = None
     tags: tuple[str, ...] = field(default=())
+    # Deletes: the key's own ids (never names or emails) are kept in its state, so a delete event can say
+    # what was deleted once the row is gone. A delete event's payload: every payload field null (a grade
+    # "cleared"), then the ids, then ``delete_values``, ``timemodified`` = when it was deleted, ``sequence``.
+    keys_sql: str = ""  # include/sql/moodle/<keys_sql>.sql: which keys in {candidates} exist in Moodle now
+    candidates_sql: str = ""  # fragment: the entity's rows whose key is in the bound candidate list
+    identity_fields: tuple[str, ...] = ()
+    delete_values: dict = field(default_factory=dict)
+    key_sources: tuple[KeySource, ...] = ()
 
     def changed_sql_for(self, grade_history_enabled: bool) -> str:
         if not grade_history_enabled and self.changed_sql_without_history:
@@ -68,6 +90,14 @@ USERS = EntitySpec(
     modified_column="timemodified",
     event_types=("user.created", "user.updated"),
     deleted_flag="deleted",
+    keys_sql="users_keys",
+    candidates_sql="users_candidates",
+    identity_fields=("userid",),
+    delete_values={"deleted": True},
+    # delete_user() soft-deletes (the row changes, the window sees it); a role unassigned writes no timestamp
+    key_sources=(KeySource(name="log", sql="log_events", bounds_sql="log_bounds", reader="log_related_user",
+                           eventnames=(r"\core\event\user_deleted", r"\core\event\role_unassigned"),
+                           needs_log=True),),
 )
 
 ENROLMENTS = EntitySpec(
@@ -88,6 +118,12 @@ ENROLMENTS = EntitySpec(
     modified_column="timemodified",
     event_types=("enrolment.created", "enrolment.updated"),
     watched=WatchedRows(sql="enrol_instances", fragment="watched"),
+    keys_sql="enrolments_keys",
+    candidates_sql="enrolments_candidates",
+    identity_fields=("enrollment_id", "userid", "courseid", "enrol_method"),
+    delete_values={"active": False, "deleted": True},
+    key_sources=(KeySource(name="log", sql="log_events", bounds_sql="log_bounds", reader="log_user_enrolment",
+                           eventnames=(r"\core\event\user_enrolment_deleted",), needs_log=True),),
 )
 
 GRADES = EntitySpec(
@@ -117,6 +153,19 @@ GRADES = EntitySpec(
     modified_column="timemodified",
     event_types=("grade.created", "grade.updated"),
     has_value_column="has_value",
+    keys_sql="grades_keys",
+    candidates_sql="grades_candidates",
+    identity_fields=("grade_id", "userid", "itemid", "iteminstance", "item_type", "item_module", "courseid",
+                     "assignment_id"),
+    # the legacy backend takes a deleted grade as grade_updated with the grade cleared and `deleted` set
+    delete_values={"deleted": True},
+    key_sources=(
+        KeySource(name="grade_history", sql="grade_history_deletes", bounds_sql="grade_history_bounds",
+                  reader="history_grade_deleted"),
+        # the log's grade_deleted also covers sites with $CFG->disablegradehistory
+        KeySource(name="log", sql="log_events", bounds_sql="log_bounds", reader="log_grade_deleted",
+                  eventnames=(r"\core\event\grade_deleted",), needs_log=True),
+    ),
 )
 
 ENTITIES: tuple[EntitySpec, ...] = (USERS, ENROLMENTS, GRADES)

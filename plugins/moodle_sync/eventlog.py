@@ -6,8 +6,10 @@ where a step needs its own (migrations, leases).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import Iterable, Sequence
 
 from moodle_sync.db import Database, utcnow
@@ -47,12 +49,73 @@ def has_state(db: Database, entity: str) -> bool:
     return bool(db.query(db.sql(AREA, "state_exists"), {"entity": entity}))
 
 
-def lookup_state(db: Database, entity: str, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
-    """key -> (sequence, content_hash) of what was last emitted for these keys."""
+def lookup_state(db: Database, entity: str, keys: Sequence[str]) -> dict[str, tuple[int, str, bool, bool]]:
+    """key -> (sequence, content_hash, deleted, has_identity) of what was last emitted for these keys."""
     if not keys:
         return {}
     rows = db.query(db.sql(AREA, "state_lookup"), {"entity": entity, "keys": db.bind_list(keys)})
-    return {key: (int(seq), digest) for key, seq, digest in rows}
+    return {key: (int(seq), digest, bool(deleted), bool(has_identity))
+            for key, seq, digest, deleted, has_identity in rows}
+
+
+def lookup_for_delete(db: Database, entity: str, keys: Sequence[str]) -> dict[str, tuple[int, bool, str | None]]:
+    """key -> (sequence, deleted, key_identity JSON) for keys that Moodle no longer has."""
+    if not keys:
+        return {}
+    rows = db.query(db.sql(AREA, "state_for_delete"), {"entity": entity, "keys": db.bind_list(keys)})
+    return {key: (int(seq), bool(deleted), identity) for key, seq, deleted, identity in rows}
+
+
+def live_keys(db: Database, entity: str, after: str, limit: int) -> list[str]:
+    """One page of the keys the sync believes exist (not deleted), after ``after`` in key order."""
+    rows = db.query(db.sql(AREA, "state_live_keys"), {"entity": entity, "after": after, "limit": limit})
+    db.commit()
+    return [row[0] for row in rows]
+
+
+def get_cursors(db: Database, entity: str) -> dict[str, int]:
+    """source -> last id the fast path read (see moodle_sync.candidates)."""
+    rows = db.query(db.sql(AREA, "get_cursors"), {"entity": entity})
+    db.commit()
+    return {source: int(last_id) for source, last_id in rows}
+
+
+def set_cursors(db: Database, entity: str, cursors: dict[str, int], run_id: str | None) -> None:
+    """In the caller's transaction (the run's last, with the watermark)."""
+    now = db.ts(utcnow())
+    for source, last_id in cursors.items():
+        db.execute(db.sql(AREA, "set_cursor"),
+                   {"entity": entity, "source": source, "last_id": last_id, "dag_run_id": run_id, "now": now})
+
+
+@contextlib.contextmanager
+def entity_lock(db: Database, entity: str, timeout: float = 3600.0):
+    """One sync of ``entity`` at a time on this event log (its DAG, a backfill, reconciliation): two runs
+    would read the same state and give one key two different events with one sequence. Waits up to
+    ``timeout`` seconds; the lock belongs to ``db``'s session (commits do not release it)."""
+    deadline = time.monotonic() + timeout
+    waiting = False
+    while True:
+        acquired = db.query(db.sql(AREA, "entity_lock"), {"entity": entity})[0][0]
+        db.commit()
+        if acquired == 1:
+            break
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{entity}: another sync of this entity held its lock for {timeout:.0f}s")
+        if not waiting:
+            log.info("%s: waiting for another sync of this entity (reconciliation, backfill) to finish", entity)
+            waiting = True
+        if db.dialect != "mysql":  # GET_LOCK itself waited a second
+            time.sleep(1.0)
+    try:
+        yield
+    finally:
+        try:
+            db.rollback()
+            db.query(db.sql(AREA, "entity_unlock"), {"entity": entity})
+            db.commit()
+        except Exception:  # a broken connection releases its session locks anyway
+            log.warning("%s: could not release the entity lock (the connection is closing)", entity)
 
 
 def write_events(db: Database, events: Sequence[tuple], states: Sequence[tuple]) -> None:

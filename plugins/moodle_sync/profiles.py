@@ -15,8 +15,9 @@ _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
 
 #: The backend of the legacy plugin accepts only these types (../shared/contracts/LEGACY_WEBHOOK.md):
-#: no grade_created, enrolment updates travel as enrollment_created with the current state, and
-#: deleted or suspended users as user_updated with their flags.
+#: no grade_created, enrolment updates travel as enrollment_created with the current state,
+#: deleted or suspended users as user_updated with their flags, a deleted enrolment as enrollment_deleted,
+#: and a deleted grade as grade_updated with the grade cleared and ``deleted: true`` (moodle_sync.deletes).
 LEGACY_TYPES = {
     "user.created": "user_created",
     "user.updated": "user_updated",

@@ -6,6 +6,11 @@ key's sequence goes up by one and the event id is uuid5(site, entity, key, seque
 seen twice (re-run, overlapping window, backfill) finds the same hash and yields nothing, while A -> B -> A
 yields three events. A chunk's events and states commit together; the watermark commits with the last
 chunk, so a crash mid-run leaves committed chunks whose states moved with them, and a re-run skips them.
+
+Deletes come first in a run (``moodle_sync.deletes``), committed before the rows are streamed: the keys the
+fast path named (``moodle_sync.candidates``), or in a reconciliation every live key, that Moodle no longer
+has. The named keys are also re-read with the window's rows (a user whose role was unassigned, a grade
+deleted and given again). One sync of an entity runs at a time (``eventlog.entity_lock``).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 import msgspec
 
-from moodle_sync import eventlog
+from moodle_sync import candidates, deletes, eventlog
 from moodle_sync.crypto import PayloadCipher, cipher_from_connection
 from moodle_sync.db import Database, utcnow
 from moodle_sync.entities import EntitySpec
@@ -40,7 +45,9 @@ class SyncResult:
     quarantined: int = 0
     unchanged: int = 0
     skipped_empty: int = 0
-    events: int = 0
+    events: int = 0  # every event written, deletes included
+    deleted: int = 0  # delete events
+    candidates: int = 0  # keys the fast path named
     seconds: float = 0.0
     quarantine_reasons: dict = field(default_factory=dict)
 
@@ -126,11 +133,13 @@ def _write_chunk(db: Database, entity: str, events, states, bad_rows, run_id) ->
 
 
 def _finish_run(db: Database, entity: str, window: Window, run_id, watched_now, result: SyncResult,
-                started: float) -> None:
-    """The last transaction: the last chunk's events, the watermark, the snapshot and the run log together."""
+                started: float, cursors: dict[str, int]) -> None:
+    """The last transaction: the last chunk's events, the watermark, the snapshot, the fast path's cursors
+    and the run log together."""
     eventlog.set_watermark(db, entity, window.since, window.until, run_id)
     if watched_now is not None:
         eventlog.replace_watched_state(db, entity, watched_now)
+    eventlog.set_cursors(db, entity, cursors, run_id)
     result.seconds = round(time.monotonic() - started, 3)
     eventlog.record_run(db, result, run_id)
 
@@ -233,16 +242,24 @@ class _ChunkWriter:
 
 def sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Window, *, prefix: str,
                 run_id: str | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-                cipher: PayloadCipher | None = None) -> SyncResult:
+                cipher: PayloadCipher | None = None, lock_timeout: float = 3600.0,
+                fast_path: dict | None = None) -> SyncResult:
     """Turn every real change of ``spec`` in ``window`` into one event row; return the counts.
 
-    Payloads are sealed by ``cipher`` (default: the ``moodle_sync_encryption`` connection's, which refuses to
-    run without keys unless plain text is explicitly allowed).
-    """
+    A ``reconcile`` window reads every row (re-checking every key's content hash) and first walks every live
+    key for deletes; any other window first reads the fast path (``fast_path``: keyword settings of
+    ``candidates.read``). Payloads are sealed by ``cipher`` (default: the ``moodle_sync_encryption``
+    connection's, which refuses to run without keys unless plain text is explicitly allowed)."""
+    cipher = cipher or cipher_from_connection()
+    with eventlog.entity_lock(store, spec.name, lock_timeout):
+        return _sync_entity(spec, moodle, store, window, prefix=prefix, run_id=run_id, chunk_rows=chunk_rows,
+                            fast_path=fast_path or {}, seal=cipher.seal)
+
+
+def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Window, *, prefix: str,
+                 run_id: str | None, chunk_rows: int, fast_path: dict, seal) -> SyncResult:
     import pandas as pd
 
-    cipher = cipher or cipher_from_connection()
-    seal = cipher.seal
     transform = getattr(importlib.import_module("moodle_sync.transform"), spec.transform)
     started = time.monotonic()
     result = SyncResult(entity=spec.name, window=window.as_dict())
@@ -250,21 +267,44 @@ def sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Win
     site = config.get("siteidentifier") or moodle.conn_id
     history_enabled = str(config.get("disablegradehistory", "0")) in ("0", "")
 
+    # With no state at all (the initial sync) there is nothing to look up, and rows with no value cannot
+    # matter yet (they only do for keys synced before): the SQL skips them.
+    state_exists = eventlog.has_state(store, spec.name)
+    log.info("%s: %s sync, since=%s until=%s now=%s", spec.name, window.mode, window.since, window.until, window.now)
+    make_event_id = event_id_maker(site, spec.name)
+
+    # Deletes first, each batch committed, so the stream's state lookups below see them.
+    found = candidates.Candidates()
+    if window.mode == "reconcile":
+        if state_exists:
+            result.deleted = deletes.reconcile(spec, moodle, store, prefix=prefix, make_event_id=make_event_id,
+                                               seal=seal, run_id=run_id, now=window.now)
+    else:
+        found = candidates.read(spec, moodle, store, prefix=prefix, since=window.since,
+                                initial=window.full or not state_exists, **fast_path)
+        result.candidates = len(found.keys)
+        if found.keys and state_exists:
+            result.deleted = deletes.process(spec, moodle, store, found.keys, prefix=prefix,
+                                             make_event_id=make_event_id, seal=seal, run_id=run_id, now=window.now,
+                                             hints=found.keys)
+    result.events = result.deleted
+
     fragments = {"prefix": prefix}
     watched_now = None
     if spec.watched:
         fragments[spec.watched.fragment], watched_now = _watched_changes(spec, moodle, store, prefix)
+    params = {"since": window.since or 0, "until": window.until, "now": window.now,
+              "include_empty": int(state_exists)}
     if window.full:
         changed = "1 = 1"
     else:
         changed = moodle.sql("moodle", spec.changed_sql_for(history_enabled), **fragments)
+        named = [parts for parts in map(candidates.parse_key, found.keys) if parts]
+        if named:  # the named keys are re-read too (a role unassigned, a grade given again)
+            changed = moodle.sql("moodle", "changed_or_candidates", changed=changed,
+                                 candidates=moodle.sql("moodle", spec.candidates_sql))
+            params.update(candidates.key_params(moodle, named))
     select = moodle.sql("moodle", spec.select_sql, changed=changed, **fragments)
-    # With no state at all (the initial sync) there is nothing to look up, and rows with no value cannot
-    # matter yet (they only do for keys synced before): the SQL skips them.
-    state_exists = eventlog.has_state(store, spec.name)
-    params = {"since": window.since or 0, "until": window.until, "now": window.now,
-              "include_empty": int(state_exists)}
-    log.info("%s: %s sync, since=%s until=%s now=%s", spec.name, window.mode, window.since, window.until, window.now)
 
     # Payload fields in hashing order: the change fields first, then the context fields from `boundary` on.
     payload_fields = {f: spec.payload_fields[f] for f in spec.change_fields}
@@ -273,7 +313,7 @@ def sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Win
     boundary = f',"{context_fields[0]}":'.encode() if context_fields else b""
     created_type, updated_type = spec.event_types
     deleted_type = f"{spec.name}.deleted"
-    make_event_id = event_id_maker(site, spec.name)
+    identity_fields = {f: spec.payload_fields[f] for f in spec.identity_fields}
     writer = _ChunkWriter(store)
     last_report = started
     try:
@@ -299,36 +339,44 @@ def sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Win
             deleted = df[spec.deleted_flag].tolist() if spec.deleted_flag else None
             modified = df[spec.modified_column].astype(object).where(df[spec.modified_column].notna(), None).tolist()
             now_ts = store.ts(utcnow())
-            events, new_states = [], []
+            events, written = [], []
             for i, (key, digest) in enumerate(zip(keys, digests)):
                 previous = states.get(key)
-                if previous is None:
+                if previous is None or previous[2]:  # never synced, or deleted: (re)enters with a value
                     if has_value is not None and not has_value[i]:
                         result.skipped_empty += 1  # never had a grade or feedback: not in the sync yet
                         continue
-                    sequence = 1
+                    sequence = 1 if previous is None else previous[0] + 1
+                    first = True
                 elif previous[1] == digest:
                     result.unchanged += 1
+                    if not previous[3]:  # a state from before its ids were kept: store them, no event
+                        written.append((i, key, previous[0], digest))
                     continue
                 else:
                     sequence = previous[0] + 1
-                states[key] = (sequence, digest)  # a key seen twice in one run is one change, not two
-                etype = deleted_type if deleted and deleted[i] else created_type if sequence == 1 else updated_type
+                    first = False
+                states[key] = (sequence, digest, False, True)  # a key seen twice in one run is one change
+                etype = deleted_type if deleted and deleted[i] else created_type if first else updated_type
                 eid = make_event_id(key, sequence)
                 payload = seal(lines[i][:-1] + b',"sequence":%d}' % sequence, eid)
                 events.append((eid, etype, spec.name, key, sequence, payload,
                                "pending", now_ts, modified[i], run_id, now_ts, now_ts, now_ts))
-                new_states.append((spec.name, key, sequence, digest, now_ts))
+                written.append((i, key, sequence, digest))
+            ids = _json_lines(df.iloc[[w[0] for w in written]], identity_fields) if identity_fields else []
+            new_states = [(spec.name, key, sequence, digest, now_ts, ids[n].decode() if ids else None, 0)
+                          for n, (_, key, sequence, digest) in enumerate(written)]
             writer.submit(_write_chunk, spec.name, events, new_states, bad_rows, run_id)
             result.events += len(events)
             if time.monotonic() - last_report > 10:
                 last_report = time.monotonic()
                 rate = result.read / (last_report - started)
                 log.info("%s: %d rows read (%.0f rows/s), %d events so far", spec.name, result.read, rate, result.events)
-        writer.finish(_finish_run, spec.name, window, run_id, watched_now, result, started)
+        writer.finish(_finish_run, spec.name, window, run_id, watched_now, result, started, found.cursors)
     except Exception:
         writer.abort()
         raise
-    log.info("%s: read %d, quarantined %d %s, unchanged %d, events %d in %.1fs", spec.name, result.read,
-             result.quarantined, result.quarantine_reasons or "", result.unchanged, result.events, result.seconds)
+    log.info("%s: read %d, quarantined %d %s, unchanged %d, events %d (deletes %d) in %.1fs", spec.name,
+             result.read, result.quarantined, result.quarantine_reasons or "", result.unchanged, result.events,
+             result.deleted, result.seconds)
     return result

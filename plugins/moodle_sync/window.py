@@ -20,8 +20,8 @@ DEFAULT_OVERLAP_SECONDS = 300
 
 @dataclass(frozen=True)
 class Window:
-    mode: str  # 'initial' | 'incremental' | 'interval' | 'resync'
-    since: int | None  # None: every row (initial full sync)
+    mode: str  # 'initial' | 'incremental' | 'interval' | 'resync' | 'reconcile' (moodle_sync_reconcile)
+    since: int | None  # None: every row (initial full sync, reconciliation)
     until: int
     now: int
 

@@ -1,7 +1,11 @@
 -- One row per key (the latest sequence) so a key staged twice cannot trip ON CONFLICT.
-INSERT INTO moodle_sync_entity_state (entity_type, entity_key, sequence, content_hash, updated_at)
-SELECT DISTINCT ON (entity_type, entity_key) entity_type, entity_key, sequence, content_hash, updated_at
+INSERT INTO moodle_sync_entity_state (entity_type, entity_key, sequence, content_hash, updated_at, key_identity,
+    deleted)
+SELECT DISTINCT ON (entity_type, entity_key) entity_type, entity_key, sequence, content_hash, updated_at,
+    key_identity, deleted
 FROM moodle_sync_state_stage
 ORDER BY entity_type, entity_key, sequence DESC
 ON CONFLICT (entity_type, entity_key) DO UPDATE SET sequence = EXCLUDED.sequence,
-    content_hash = EXCLUDED.content_hash, updated_at = EXCLUDED.updated_at
+    content_hash = EXCLUDED.content_hash, updated_at = EXCLUDED.updated_at,
+    key_identity = COALESCE(EXCLUDED.key_identity, moodle_sync_entity_state.key_identity),
+    deleted = EXCLUDED.deleted

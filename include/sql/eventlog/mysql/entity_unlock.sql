@@ -1,0 +1,1 @@
+SELECT RELEASE_LOCK(CONCAT('msync:', LEFT(SHA1(DATABASE()), 16), ':', %(entity)s))

@@ -1,0 +1,1 @@
+ue.id IN %(candidate_keys)s

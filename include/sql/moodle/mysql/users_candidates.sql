@@ -1,0 +1,1 @@
+u.id IN %(candidate_keys)s

@@ -1,0 +1,1 @@
+ue.id = ANY(%(candidate_key_1)s)

@@ -1,0 +1,1 @@
+u.id = ANY(%(candidate_key_1)s)

@@ -1,0 +1,226 @@
+"""The fast path: keys that no timestamp names, read from Moodle's log and grade history by ``id`` cursor.
+
+Moodle hard-deletes enrolments and grades and writes no timestamp when it unassigns a role, so a
+``timemodified`` window never sees them. It does write ``mdl_grade_grades_history`` (action 3 for a deleted
+grade) and, when the standard log store is enabled, ``mdl_logstore_standard_log`` rows
+(``\\core\\event\\user_enrolment_deleted``, ``\\core\\event\\user_deleted``, ``\\core\\event\\role_unassigned``,
+``\\core\\event\\grade_deleted``). Each entity's ``KeySource`` reads such a table after its stored cursor; the
+keys found become candidates: the sync re-reads them, and a candidate Moodle no longer has becomes a delete.
+
+Log rows reach the table in buffered batches and history rows commit with their (possibly long) transaction,
+so ids can become visible out of order: every run re-reads the last ``reread_ids`` ids before the cursor.
+That is harmless: a key already handled finds its state unchanged (or already deleted) and yields nothing.
+The log may be disabled, purged or truncated, and a demo Moodle may have no log table: then the source is
+skipped with an INFO line and reconciliation (``moodle_sync_reconcile``) is the safety net.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from moodle_sync.db import Database
+from moodle_sync.entities import EntitySpec, KeySource
+from moodle_sync.phpserialize import parse_other
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REREAD_IDS = 1000
+DEFAULT_MAX_KEYS = 100_000
+DEFAULT_PAGE_ROWS = 10_000
+
+
+@dataclass
+class Candidates:
+    #: key -> (ids the source row knows about the key, time of the row); later rows of a key win
+    keys: dict[str, tuple[dict, int | None]] = field(default_factory=dict)
+    #: source name -> id to store as the new cursor (with the run's last transaction)
+    cursors: dict[str, int] = field(default_factory=dict)
+    rows: int = 0
+
+
+def key_params(db: Database, keys: list[tuple[int, ...]]) -> dict:
+    """Bind a list of (one- or two-part) keys for an entity's ``*_candidates.sql`` fragment."""
+    if db.dialect == "mysql":
+        return {"candidate_keys": tuple(k[0] if len(k) == 1 else k for k in keys)}
+    return {f"candidate_key_{i + 1}": [k[i] for k in keys] for i in range(len(keys[0]))}
+
+
+def parse_key(key: str) -> tuple[int, ...] | None:
+    try:
+        return tuple(int(part) for part in key.split(":"))
+    except ValueError:
+        return None
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value) if value is not None and value != "" else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _other(row: dict) -> dict:
+    """The row's ``other`` (JSON or PHP-serialized) as a dict; {} when empty or unreadable."""
+    try:
+        value = parse_other(row.get("other"))
+    except ValueError as exc:
+        log.info("log row %s: unreadable 'other' (%s); using its columns only", row.get("id"), exc)
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+# Readers: one source row -> (key, the ids the row knows, time of the change), or None to skip the row.
+# Only ids are taken from a row (the log's user_deleted row also holds the old username and email).
+
+def log_related_user(row: dict):
+    userid = _int(row["relateduserid"]) or _int(row["objectid"])
+    return (str(userid), {"userid": userid}, _int(row["timecreated"])) if userid else None
+
+
+def log_user_enrolment(row: dict):
+    ueid = _int(row["objectid"])
+    if not ueid:
+        return None
+    other = _other(row)
+    ue = other.get("userenrolment") if isinstance(other.get("userenrolment"), dict) else {}
+    ids = {"enrollment_id": ueid,
+           "userid": _int(ue.get("userid")) or _int(row["relateduserid"]),
+           "courseid": _int(ue.get("courseid")) or _int(row["courseid"]),
+           "enrol_method": ue.get("enrol") or other.get("enrol")}
+    return str(ueid), ids, _int(row["timecreated"])
+
+
+def log_grade_deleted(row: dict):
+    userid, itemid = _int(row["relateduserid"]), _int(_other(row).get("itemid"))
+    if not userid or not itemid:
+        return None
+    ids = {"grade_id": _int(row["objectid"]), "userid": userid, "itemid": itemid, "courseid": _int(row["courseid"])}
+    return f"{userid}:{itemid}", ids, _int(row["timecreated"])
+
+
+def history_grade_deleted(row: dict):
+    userid, itemid = _int(row["userid"]), _int(row["itemid"])
+    if not userid or not itemid:
+        return None
+    iteminstance = _int(row["iteminstance"])
+    ids = {"grade_id": _int(row["oldid"]), "userid": userid, "itemid": itemid, "iteminstance": iteminstance,
+           "item_type": row["itemtype"], "item_module": row["itemmodule"], "courseid": _int(row["courseid"]),
+           "assignment_id": iteminstance if iteminstance is not None else (itemid if row["itemtype"] else None)}
+    return f"{userid}:{itemid}", ids, _int(row["timemodified"])
+
+
+READERS = {f.__name__: f for f in (log_related_user, log_user_enrolment, log_grade_deleted, history_grade_deleted)}
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    """An error the database answered (missing table or column, no privilege), not a bug of ours."""
+    return type(exc).__module__.split(".")[0] in ("MySQLdb", "psycopg", "pymysql")
+
+
+def _log_enabled(moodle: Database, prefix: str) -> bool | None:
+    """Whether the standard log store is enabled (None: cannot tell, e.g. no config_plugins table)."""
+    try:
+        rows = moodle.query(moodle.sql("moodle", "log_enabled", prefix=prefix))
+    except Exception as exc:
+        if not _is_database_error(exc):
+            raise
+        moodle.rollback()
+        log.info("cannot read Moodle's enabled log stores (%s)", _brief(exc))
+        return None
+    moodle.commit()
+    stores = rows[0][0] if rows else ""
+    return "logstore_standard" in [s.strip() for s in (stores or "").split(",")]
+
+
+def _brief(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+
+
+def read(spec: EntitySpec, moodle: Database, store: Database, *, prefix: str, since: int | None, initial: bool,
+         reread_ids: int = DEFAULT_REREAD_IDS, max_keys: int = DEFAULT_MAX_KEYS,
+         page_rows: int = DEFAULT_PAGE_ROWS) -> Candidates:
+    """Read every key source of ``spec`` after its cursor. ``initial``: the run reads every row anyway, so the
+    cursors are only placed at the sources' ends. ``since``: where to start a source that has no cursor yet."""
+    from moodle_sync import eventlog
+
+    found = Candidates()
+    if not spec.key_sources:
+        return found
+    cursors = eventlog.get_cursors(store, spec.name)
+    log_state = None
+    for source in spec.key_sources:
+        if source.needs_log:
+            if log_state is None:
+                log_state = _log_enabled(moodle, prefix)
+            if log_state is False:
+                log.info("%s: fast path '%s' skipped: Moodle's standard log store is not enabled; deletes come "
+                         "from reconciliation", spec.name, source.name)
+                continue
+        try:
+            _read_source(spec, source, moodle, prefix, cursors.get(source.name), since, initial, found,
+                         reread_ids, max_keys, page_rows)
+        except Exception as exc:
+            if not _is_database_error(exc):
+                raise
+            moodle.rollback()
+            found.cursors.pop(source.name, None)
+            log.info("%s: fast path '%s' unavailable (%s); deletes come from reconciliation", spec.name,
+                     source.name, _brief(exc))
+    if found.keys or found.rows:
+        log.info("%s: fast path read %d rows naming %d keys", spec.name, found.rows, len(found.keys))
+    return found
+
+
+def _read_source(spec: EntitySpec, source: KeySource, moodle: Database, prefix: str, cursor: int | None,
+                 since: int | None, initial: bool, found: Candidates, reread_ids: int, max_keys: int,
+                 page_rows: int) -> None:
+    max_id, first_id = moodle.query(moodle.sql("moodle", source.bounds_sql, prefix=prefix), {"since": since or 0})[0]
+    moodle.commit()
+    if max_id is None:  # empty (or just purged): keep the cursor; ids continue after a DELETE
+        if cursor is None:
+            found.cursors[source.name] = 0
+        return
+    max_id = int(max_id)
+    if initial:  # this run reads every Moodle row: start the fast path at the source's end
+        found.cursors[source.name] = max_id
+        return
+    if cursor is None:
+        after = int(first_id) - 1 if first_id is not None else max_id
+    elif cursor > max_id:
+        log.info("%s: '%s' ids restarted below the cursor (%d > %d: table truncated?); reading it from the start",
+                 spec.name, source.name, cursor, max_id)
+        after = 0
+    else:
+        after = max(0, cursor - reread_ids)
+    reader = READERS[source.reader]
+    sql = moodle.sql("moodle", source.sql, prefix=prefix)
+    params = {"upto": max_id, "limit": page_rows}
+    if source.eventnames:
+        params["eventnames"] = moodle.bind_list(source.eventnames)
+    new_cursor = max_id
+    while True:
+        cur = moodle.conn.cursor()
+        try:
+            cur.execute(sql, dict(params, after=after))
+            columns = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+        finally:
+            cur.close()
+        moodle.commit()
+        for values in rows:
+            row = dict(zip(columns, values))
+            found.rows += 1
+            hit = reader(row)
+            if hit is not None:
+                key, ids, when = hit
+                found.keys[key] = (ids, when)
+        if len(rows) < page_rows:
+            break
+        after = int(rows[-1][0])
+        if len(found.keys) >= max_keys:  # the rest next run: memory stays bounded
+            new_cursor = after
+            log.info("%s: fast path '%s' stopped at id %d after %d keys; it continues next run",
+                     spec.name, source.name, after, len(found.keys))
+            break
+    found.cursors[source.name] = new_cursor

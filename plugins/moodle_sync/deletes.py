@@ -1,0 +1,125 @@
+"""Delete events: keys the sync believes exist (live state) that Moodle no longer has.
+
+Moodle hard-deletes enrolments (``unenrol_user``) and grades (user deletion, unenrolment, course reset), so
+a delete can only be seen as an absence. Two detectors name keys to check and both end here: the fast path
+(keys the log or the grade history named since its cursor, ``moodle_sync.candidates``) and reconciliation
+(every live key, page by page, ``moodle_sync_reconcile``). Per batch: the states of the keys; which of the
+live ones Moodle still has (the entity's ``*_keys.sql``, an index lookup); for each missing one, one
+``<entity>.deleted`` event with the key's next sequence, and the state marked deleted in the same transaction.
+A second detection then finds nothing; a key that comes back continues its sequence as a new ``created``.
+
+The Moodle row is gone, so the payload's ids come from the key, the source row that named it (log,
+history) and, above all, the ids kept in the key's state (``key_identity``: ids only, never names).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable
+
+import msgspec
+
+from moodle_sync import eventlog
+from moodle_sync.candidates import key_params, parse_key
+from moodle_sync.db import Database, utcnow
+from moodle_sync.entities import EntitySpec
+
+log = logging.getLogger(__name__)
+
+BATCH_KEYS = 5_000
+#: The content hash of a deleted key: no row's hash (blake2b of its JSON) can equal it.
+DELETED_HASH = hashlib.blake2b(b"<deleted>", digest_size=16).hexdigest()
+_encode = msgspec.json.Encoder().encode
+
+
+def _key_ids(spec: EntitySpec, key: str) -> dict:
+    """The ids a key is made of (``userid:itemid`` for a grade), as payload fields."""
+    by_column = {column: f for f, column in spec.payload_fields.items()}
+    parts = parse_key(key) or ()
+    return {by_column.get(column, column): value for column, value in zip(spec.key_columns, parts)}
+
+
+def identity(spec: EntitySpec, *sources: dict | None) -> dict:
+    """The key's ids from several sources, later ones winning, limited to the entity's identity fields."""
+    ids: dict = {}
+    for source in sources:
+        for f, value in (source or {}).items():
+            if f in spec.identity_fields and value is not None:
+                ids[f] = value
+    return {f: ids[f] for f in spec.identity_fields if f in ids}
+
+
+def existing_keys(spec: EntitySpec, moodle: Database, prefix: str, keys: list[str]) -> set[str]:
+    """Which of ``keys`` exist in Moodle now (one indexed query per call)."""
+    parsed = [(key, parse_key(key)) for key in keys]
+    valid = [(key, parts) for key, parts in parsed if parts and len(parts) == len(spec.key_columns)]
+    if not valid:
+        return set()
+    sql = moodle.sql("moodle", spec.keys_sql, prefix=prefix, candidates=moodle.sql("moodle", spec.candidates_sql))
+    rows = moodle.query(sql, key_params(moodle, [parts for _, parts in valid]))
+    moodle.commit()
+    return {":".join(str(int(v)) for v in row) for row in rows}
+
+
+def process(spec: EntitySpec, moodle: Database, store: Database, keys: Iterable[str], *, prefix: str,
+            make_event_id: Callable[[str, int], str], seal: Callable[[bytes, str], str], run_id: str | None,
+            now: int, hints: dict[str, tuple[dict, int | None]] | None = None) -> int:
+    """Emit the delete of every key in ``keys`` that has a live state and is gone from Moodle; commit per
+    batch. ``hints``: key -> (ids, time of the deletion) from the source row that named the key; ``seal``
+    stores a payload (crypto.PayloadCipher.seal)."""
+    hints = hints or {}
+    keys = list(keys)
+    emitted = 0
+    for start in range(0, len(keys), BATCH_KEYS):
+        batch = keys[start:start + BATCH_KEYS]
+        states = eventlog.lookup_for_delete(store, spec.name, batch)
+        store.commit()
+        live = [key for key in batch if key in states and not states[key][1]]
+        if not live:
+            continue
+        present = existing_keys(spec, moodle, prefix, live)
+        gone = [key for key in live if key not in present and parse_key(key)]
+        if not gone:
+            continue
+        now_ts = store.ts(utcnow())
+        events, new_states = [], []
+        for key in gone:
+            sequence, _, stored = states[key]
+            hint_ids, when = hints.get(key, ({}, None))
+            ids = identity(spec, _key_ids(spec, key), hint_ids, json.loads(stored) if stored else None)
+            payload = {f: None for f in spec.payload_fields}
+            payload.update(ids)
+            payload.update(spec.delete_values)
+            payload.update(timemodified=when if when is not None else now, sequence=sequence + 1)
+            eid = make_event_id(key, sequence + 1)
+            events.append((eid, f"{spec.name}.deleted", spec.name, key, sequence + 1,
+                           seal(_encode(payload), eid), "pending", now_ts, when, run_id, now_ts, now_ts, now_ts))
+            new_states.append((spec.name, key, sequence + 1, DELETED_HASH, now_ts, _encode(ids).decode(), 1))
+        try:
+            eventlog.write_events(store, events, new_states)
+            store.commit()
+        except Exception:
+            store.rollback()
+            raise
+        emitted += len(events)
+    return emitted
+
+
+def reconcile(spec: EntitySpec, moodle: Database, store: Database, *, prefix: str,
+              make_event_id: Callable[[str, int], str], seal: Callable[[bytes, str], str], run_id: str | None,
+              now: int) -> int:
+    """Walk every live key of ``spec`` in pages (memory: one page, whatever the site size) and emit the deletes
+    of those Moodle no longer has."""
+    emitted, after, checked = 0, "", 0
+    while True:
+        page = eventlog.live_keys(store, spec.name, after, BATCH_KEYS)
+        if not page:
+            break
+        after = page[-1]
+        checked += len(page)
+        emitted += process(spec, moodle, store, page, prefix=prefix, make_event_id=make_event_id, seal=seal,
+                           run_id=run_id, now=now)
+    log.info("%s: reconciliation checked %d live keys against Moodle, %d deleted", spec.name, checked, emitted)
+    return emitted

@@ -1,0 +1,1 @@
+SELECT entity_type, synced_until FROM moodle_sync_watermark

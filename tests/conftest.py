@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -106,6 +107,26 @@ def receiver():
 
     with Receiver(token="test-token-123") as r:
         yield r
+
+
+def airflow_cli(*args: str, timeout: int = 300) -> str:
+    """Run the ``airflow`` command of this venv with the test environment; fail with its stderr."""
+    out = subprocess.run([os.path.join(os.path.dirname(sys.executable), "airflow"), *args],
+                         capture_output=True, text=True, env=dict(os.environ), timeout=timeout)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """`airflow db migrate` once per session for the test AIRFLOW_HOME (dag.test() and the api-server need it)."""
+    airflow_cli("db", "migrate")
+
+
+@pytest.fixture(scope="session")
+def airflow_dags(airflow_db):
+    """The project's DAGs serialized into the metadata DB, as the dag-processor would (triggers need them)."""
+    airflow_cli("dags", "reserialize")
 
 
 def wait_until(predicate, timeout=10.0, interval=0.05):

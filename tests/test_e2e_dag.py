@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -27,14 +25,6 @@ CONTRACT_FIELDS = {
                       "timemodified", "student_id", "course_id", "assignment_id"},
 }
 CONTRACT_FIELDS["user_updated"] = CONTRACT_FIELDS["user_created"]
-
-
-@pytest.fixture(scope="module")
-def airflow_db():
-    """`airflow db migrate` once for this module's AIRFLOW_HOME (dag.test() needs the metadata DB)."""
-    out = subprocess.run([os.path.join(os.path.dirname(sys.executable), "airflow"), "db", "migrate"],
-                         capture_output=True, text=True, env=dict(os.environ), timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
 
 
 def run_dag(dag_id, conf=None):

@@ -33,15 +33,15 @@ def default_intervals() -> dict[str, int]:
     return {spec.name: schedule_seconds(spec.schedule) for spec in ENTITIES}
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     """Timestamps from the log as aware UTC (MySQL DATETIME columns are naive UTC here)."""
     if value is None:
         return None
     return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
 
 
-def _iso(value: dt.datetime | None) -> str | None:
-    return _utc(value).isoformat() if value is not None else None
+def iso_utc(value: dt.datetime | None) -> str | None:
+    return as_utc(value).isoformat() if value is not None else None
 
 
 def snapshot(store: Database, *, now: dt.datetime | None = None,
@@ -52,7 +52,7 @@ def snapshot(store: Database, *, now: dt.datetime | None = None,
     an endpoint is throttled, or an entity's last successful sync is older than 3 of its intervals (or it
     never synced); else "ok". ``reasons`` says which of these hold, in words.
     """
-    now = _utc(now) if now is not None else dt.datetime.now(dt.timezone.utc)
+    now = as_utc(now) if now is not None else dt.datetime.now(dt.timezone.utc)
     intervals = {**default_intervals(), **(sync_interval_seconds or {})}
     try:
         counts: dict[str, dict[str, int]] = {}
@@ -60,7 +60,7 @@ def snapshot(store: Database, *, now: dt.datetime | None = None,
             counts.setdefault(entity, {})[status] = int(n)
         oldest: dict[str, dt.datetime] = {}
         for entity, _status, created in store.query(store.sql(AREA, "oldest_undelivered")):
-            created = _utc(created)
+            created = as_utc(created)
             if created is not None and (entity not in oldest or created < oldest[entity]):
                 oldest[entity] = created
         watermarks = {entity: int(until) for entity, until in store.query(store.sql(AREA, "watermarks"))}
@@ -85,12 +85,12 @@ def snapshot(store: Database, *, now: dt.datetime | None = None,
     for spec in ENTITIES:
         name = spec.name
         finished_at, run_id = last_runs[name]
-        finished_at = _utc(finished_at)
+        finished_at = as_utc(finished_at)
         by_status = counts.get(name, {})
         watermark = watermarks.get(name)
         first = oldest.get(name)
         entities[name] = {
-            "last_success_at": _iso(finished_at),
+            "last_success_at": iso_utc(finished_at),
             "last_run_id": run_id,
             "watermark": watermark,
             "watermark_lag_seconds": int(now.timestamp()) - watermark if watermark is not None else None,
@@ -110,7 +110,7 @@ def snapshot(store: Database, *, now: dt.datetime | None = None,
 
     endpoints = []
     for endpoint, state, reason, updated_at in endpoint_rows:
-        endpoints.append({"endpoint": endpoint, "state": state, "reason": reason, "updated_at": _iso(updated_at)})
+        endpoints.append({"endpoint": endpoint, "state": state, "reason": reason, "updated_at": iso_utc(updated_at)})
         if state == "paused":
             worse("failing", f"endpoint {endpoint} is paused: {reason or 'no reason recorded'}")
         elif state == "throttled":

@@ -123,6 +123,7 @@ def main() -> int:
     print(f"  export AIRFLOW_CONN_MOODLE_DB={MYSQL.format(MOODLE_DB)} AIRFLOW_CONN_MOODLE_SYNC_DB="
           f"{MYSQL.format(EVENTLOG_DB)} AIRFLOW_CONN_MOODLE_SYNC_WEBHOOK=http://127.0.0.1:8099")
     print("  .venv/bin/airflow standalone    # then http://localhost:8080 (login printed by standalone)")
+    print("  # the operator's page (health, statistics, events, replay): http://localhost:8080/plugin/moodle-sync")
     return 0 if all(s["dag_ok"] for s in summary if s["round"] == 1) else 1
 
 

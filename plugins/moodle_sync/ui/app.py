@@ -100,7 +100,11 @@ def short_time(value) -> str:
     return value[:19].replace("T", " ") if value else "-"
 
 
-TEMPLATES.env.filters.update(age=age, short_time=short_time, since=since_iso)
+def unix_time(value) -> str:
+    return dt.datetime.fromtimestamp(int(value), dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if value is not None else "-"
+
+
+TEMPLATES.env.filters.update(age=age, short_time=short_time, since=since_iso, unix_time=unix_time)
 
 
 def render(request: Request, template: str, user, status_code: int = 200, **context) -> HTMLResponse:

@@ -182,6 +182,7 @@ def test_health_json_and_page_show_the_snapshot(client, tokens, store):
 
     page = client.get(PREFIX + "/", headers=bearer(tokens["operator"]))
     assert page.status_code == 200
+    assert page.headers["x-frame-options"] == "SAMEORIGIN" and page.headers["cache-control"] == "no-store"
     rows = dict(re.findall(r'<tr data-entity="(\w+)">(.*?)</tr>', page.text, re.S))
     assert set(rows) == {"user", "enrolment", "grade"}
     cells = lambda row: [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]

@@ -131,6 +131,17 @@ def create_app() -> FastAPI:
     app = FastAPI(title="moodle-sync operator's page", dependencies=[Depends(viewer)],
                   docs_url=None, redoc_url=None, openapi_url=None)
 
+    @app.middleware("http")
+    async def headers(request: Request, call_next):
+        """Framed only by Airflow's own UI (same origin); operational data is never stored by a cache."""
+        response = await call_next(request)
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+        response.headers["Content-Security-Policy"] = "frame-ancestors 'self'"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        return response
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         """JSON under /api; elsewhere a small page (with a sign-in link when the session is missing)."""
@@ -274,7 +285,7 @@ def create_app() -> FastAPI:
 
     @app.get("/static/icon.svg")
     def icon():
-        return Response(ICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
+        return Response(ICON, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=86400"})
 
     return app
 

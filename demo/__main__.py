@@ -177,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     ok = all(s["dag_ok"] for s in summary) and monitor.returncode == 0
     if not args.ui:
         print("\nThe Airflow UI on the same DAGs and event log: make demo-ui (this run's key is gone once it ends).")
+        print("The operator's page (health, statistics, events, replay) is then at "
+              "http://localhost:8080/plugin/moodle-sync")
         receiver.stop()
         return 0 if ok else 1
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -160,6 +161,26 @@ def receiver():
         yield r
 
 
+def airflow_cli(*args: str, timeout: int = 300, check: bool = True) -> str:
+    """Run the ``airflow`` command of this venv with the test environment; fail with its stderr."""
+    out = subprocess.run([os.path.join(os.path.dirname(sys.executable), "airflow"), *args],
+                         capture_output=True, text=True, env=dict(os.environ), timeout=timeout)
+    assert out.returncode == 0 or not check, out.stderr[-3000:]
+    return out.stdout
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """`airflow db migrate` once per session for the test AIRFLOW_HOME (dag.test() and the api-server need it)."""
+    airflow_cli("db", "migrate")
+
+
+@pytest.fixture(scope="session")
+def airflow_dags(airflow_db):
+    """The project's DAGs serialized into the metadata DB, as the dag-processor would (triggers need them)."""
+    airflow_cli("dags", "reserialize")
+
+
 def wait_until(predicate, timeout=10.0, interval=0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -167,3 +188,12 @@ def wait_until(predicate, timeout=10.0, interval=0.05):
             return True
         time.sleep(interval)
     return False
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Name the files tests left for CI to keep (screenshots of the operator's page)."""
+    artifacts = sorted((ROOT / "artifacts").glob("*")) if (ROOT / "artifacts").is_dir() else []
+    if artifacts:
+        terminalreporter.write_sep("-", "artifacts")
+        for path in artifacts:
+            terminalreporter.write_line(str(path))

@@ -87,3 +87,34 @@ def add_events(store, entity: str, keys_and_sequences, *, payload=None) -> list[
     eventlog.write_events(store, rows, states)
     store.commit()
     return ids
+
+
+def operated_log(store, receiver, moodle=None) -> dict[str, list[str]]:
+    """An event log as operators meet it, made through the real code paths: users synced (from the Moodle
+    fixture when given; else 6 users added to the log, their run recorded and the watermark set as a sync
+    does), delivered to ``receiver`` with 3 answers of 500 (failed); two grades, one answered 400 (dead); two
+    enrolments still pending. Returns the event ids by status."""
+    from moodle_sync.delivery import WebhookSettings, deliver_due
+    from moodle_sync.sync import SyncResult
+
+    if moodle is not None:
+        run_sync("user", moodle, store)
+    else:
+        add_events(store, "user", [(k, 1) for k in range(1, 7)])
+        now = int(time.time())
+        result = SyncResult(entity="user", window={"mode": "manual", "since": now - 900, "until": now}, read=6,
+                            events=6, seconds=0.1)
+        eventlog.record_run(store, result, "test-user")
+        eventlog.set_watermark(store, "user", now, "test-user")
+        store.commit()
+    settings = WebhookSettings(base_url=receiver.url, token="test-token-123", concurrency=1)
+    receiver.state.control(fail_status=500, fail_next=3)
+    deliver_due(store, settings, entity="user", owner="test")
+    add_events(store, "grade", [("7:1", 1), ("8:1", 1)], payload=lambda key: {"userid": int(key.split(":")[0]), "itemid": 1, "grade_id": 100, "assignment_id": 5})
+    receiver.state.control(fail_status=400, fail_next=1)
+    deliver_due(store, settings, entity="grade", owner="test")
+    add_events(store, "enrolment", [(11, 1), (12, 1)])
+    by_status: dict[str, list[str]] = {}
+    for item in events(store):
+        by_status.setdefault(item["status"], []).append(item["event_id"])
+    return by_status

@@ -148,6 +148,12 @@ class Database:
             return bool(getattr(exc, "args", None)) and exc.args[0] in (1205, 1213)
         return getattr(exc, "sqlstate", None) in ("40P01", "40001", "55P03")
 
+    def is_missing_schema(self, exc: BaseException) -> bool:
+        """A table or column the statement needs does not exist (the event log was never migrated)."""
+        if self.dialect == "mysql":
+            return bool(getattr(exc, "args", None)) and exc.args[0] in (1146, 1054)
+        return getattr(exc, "sqlstate", None) in ("42P01", "42703")
+
     def reopen(self, autocommit: bool = False) -> "Database":
         """A second connection to the same database (for work beside this one)."""
         other = connect(self.conn_id)

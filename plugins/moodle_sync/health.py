@@ -1,72 +1,120 @@
-"""A snapshot of the sync's health as plain JSON-able data (the contract in notes/health_contract.md).
+"""One snapshot of the sync's health, as plain JSON-able data: the operator's page, its JSON endpoint for
+external monitors and the alerting DAG all read this, so they never disagree.
 
-Minimal version for the monitor DAG; the operator's page builds on the same function. Every statement is in
-``include/sql/health``.
+The contract (keys, meanings, status rules) is fixed: see the README, "Operator's page". Every query walks an
+index (``ix_moodle_sync_status``, the run-log and watermark keys), so a snapshot stays cheap on a log of
+millions of events.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from moodle_sync.db import Database, utcnow
+from moodle_sync.db import Database
 from moodle_sync.entities import ENTITIES
 
 AREA = "health"
 STATUSES = ("pending", "failed", "dead", "sent")
+#: a sync whose last success is older than this many intervals makes the status "degraded"
+STALE_INTERVALS = 3
 
 
-def _utc(value) -> dt.datetime | None:
+def schedule_seconds(schedule: str) -> int:
+    """Seconds between two runs of a cron schedule (the gap after its next run)."""
+    from croniter import croniter
+
+    start = dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc)
+    it = croniter(schedule, start)
+    first = it.get_next(dt.datetime)
+    return int((it.get_next(dt.datetime) - first).total_seconds())
+
+
+def default_intervals() -> dict[str, int]:
+    return {spec.name: schedule_seconds(spec.schedule) for spec in ENTITIES}
+
+
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """Timestamps from the log as aware UTC (MySQL DATETIME columns are naive UTC here)."""
     if value is None:
         return None
     return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
 
 
-def _iso(value) -> str | None:
-    value = _utc(value)
-    return value.isoformat() if value else None
+def iso_utc(value: dt.datetime | None) -> str | None:
+    return as_utc(value).isoformat() if value is not None else None
 
 
 def snapshot(store: Database, *, now: dt.datetime | None = None,
              sync_interval_seconds: dict[str, int] | None = None) -> dict:
-    """Per entity: last success, watermark lag, counts by status, oldest undelivered age; endpoint states."""
-    now = _utc(now) or utcnow()
-    intervals = sync_interval_seconds or {}
+    """Health of every entity and endpoint as of ``now`` (default: the current time).
+
+    ``status``: "failing" when an endpoint is paused or any event is dead; "degraded" when events are failed,
+    an endpoint is throttled, or an entity's last successful sync is older than 3 of its intervals (or it
+    never synced); else "ok". ``reasons`` says which of these hold, in words.
+    """
+    now = as_utc(now) if now is not None else dt.datetime.now(dt.timezone.utc)
+    intervals = {**default_intervals(), **(sync_interval_seconds or {})}
     try:
-        watermarks = {e: int(v) for e, v in store.query(store.sql(AREA, "watermarks"))}
         counts: dict[str, dict[str, int]] = {}
         for entity, status, n in store.query(store.sql(AREA, "status_counts")):
             counts.setdefault(entity, {})[status] = int(n)
-        oldest = {e: _utc(t) for e, t in store.query(store.sql(AREA, "oldest_pending"))}
-        entities = {}
+        oldest: dict[str, dt.datetime] = {}
+        for entity, _status, created in store.query(store.sql(AREA, "oldest_undelivered")):
+            created = as_utc(created)
+            if created is not None and (entity not in oldest or created < oldest[entity]):
+                oldest[entity] = created
+        watermarks = {entity: int(until) for entity, until in store.query(store.sql(AREA, "watermarks"))}
+        last_runs = {}
         for spec in ENTITIES:
-            name = spec.name
-            last = store.query(store.sql(AREA, "last_success"), {"entity": name})
-            watermark = watermarks.get(name)
-            entities[name] = {
-                "last_success_at": _iso(last[0][0]) if last else None,
-                "last_run_id": last[0][1] if last else None,
-                "watermark": watermark,
-                "watermark_lag_seconds": int(now.timestamp()) - watermark if watermark is not None else None,
-                **{status: counts.get(name, {}).get(status, 0) for status in STATUSES},
-                "oldest_pending_age_seconds": (round((now - oldest[name]).total_seconds(), 3)
-                                               if oldest.get(name) else None),
-            }
-        endpoints = [{"endpoint": e, "state": s, "reason": r, "updated_at": _iso(u)}
-                     for e, s, r, u in store.query(store.sql(AREA, "endpoints"))]
+            rows = store.query(store.sql(AREA, "last_run"), {"entity": spec.name})
+            last_runs[spec.name] = rows[0] if rows else (None, None)
+        endpoint_rows = store.query(store.sql(AREA, "endpoints"))
     finally:
-        store.commit()  # end the read transaction: no snapshot held open between runs
-    return {"generated_at": now.isoformat(), "status": _status(now, entities, endpoints, intervals),
-            "entities": entities, "endpoints": endpoints}
+        store.commit()  # end the read transaction: a long-lived connection must not keep an old view
 
+    entities: dict[str, dict] = {}
+    reasons: list[str] = []
+    status = "ok"
 
-def _status(now: dt.datetime, entities: dict, endpoints: list, intervals: dict[str, int]) -> str:
-    if any(e["state"] == "paused" for e in endpoints) or any(v["dead"] for v in entities.values()):
-        return "failing"
-    stale = False
-    for name, v in entities.items():
+    def worse(level: str, reason: str) -> None:
+        nonlocal status
+        reasons.append(reason)
+        if level == "failing" or status == "ok":
+            status = level
+
+    for spec in ENTITIES:
+        name = spec.name
+        finished_at, run_id = last_runs[name]
+        finished_at = as_utc(finished_at)
+        by_status = counts.get(name, {})
+        watermark = watermarks.get(name)
+        first = oldest.get(name)
+        entities[name] = {
+            "last_success_at": iso_utc(finished_at),
+            "last_run_id": run_id,
+            "watermark": watermark,
+            "watermark_lag_seconds": int(now.timestamp()) - watermark if watermark is not None else None,
+            **{s: by_status.get(s, 0) for s in STATUSES},
+            "oldest_pending_age_seconds": round((now - first).total_seconds(), 3) if first is not None else None,
+        }
+        if by_status.get("dead"):
+            worse("failing", f"{name}: {by_status['dead']} dead events")
+        if by_status.get("failed"):
+            worse("degraded", f"{name}: {by_status['failed']} failed events waiting for a retry")
         interval = intervals.get(name)
-        if interval and v["last_success_at"]:
-            stale |= (now - dt.datetime.fromisoformat(v["last_success_at"])).total_seconds() > 3 * interval
-    if stale or any(e["state"] == "throttled" for e in endpoints) or any(v["failed"] for v in entities.values()):
-        return "degraded"
-    return "ok"
+        if finished_at is None:
+            worse("degraded", f"{name}: never synced")
+        elif interval and (now - finished_at).total_seconds() > STALE_INTERVALS * interval:
+            worse("degraded", f"{name}: last successful sync {finished_at.isoformat()} is older than "
+                              f"{STALE_INTERVALS} intervals of {interval} s")
+
+    endpoints = []
+    for endpoint, state, reason, updated_at in endpoint_rows:
+        endpoints.append({"endpoint": endpoint, "state": state, "reason": reason, "updated_at": iso_utc(updated_at)})
+        if state == "paused":
+            worse("failing", f"endpoint {endpoint} is paused: {reason or 'no reason recorded'}")
+        elif state == "throttled":
+            worse("degraded", f"endpoint {endpoint} is throttled: {reason or 'no reason recorded'}")
+
+    return {"generated_at": now.isoformat(), "status": status, "reasons": reasons, "entities": entities,
+            "endpoints": endpoints}

@@ -62,8 +62,13 @@ def migrations(dialect: str) -> list[tuple[int, str, str]]:
     """(version, name, statements) of every migration for ``dialect``, in order."""
     folder = SQL_ROOT / "eventlog" / "migrations" / dialect
     found = []
+    names: dict[int, str] = {}
     for path in sorted(folder.glob("*.sql")):
         version = int(path.name.split("_", 1)[0])
+        # a second file with the same number would never run where the first one already did
+        if version in names:
+            raise ConfigError(f"migrations {names[version]} and {path.stem} share version {version}: renumber one")
+        names[version] = path.stem
         body = _COMMENT_RE.sub("", path.read_text(encoding="utf-8"))
         found.append((version, path.stem, body))
     return found

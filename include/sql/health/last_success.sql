@@ -1,3 +1,0 @@
--- The latest finished sync run of one entity (walks ix_moodle_sync_run_log_entity backwards, one row).
-SELECT finished_at, dag_run_id FROM moodle_sync_run_log
-WHERE entity_type = %(entity)s ORDER BY finished_at DESC, id DESC LIMIT 1

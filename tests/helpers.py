@@ -105,7 +105,7 @@ def operated_log(store, receiver, moodle=None) -> dict[str, list[str]]:
         result = SyncResult(entity="user", window={"mode": "manual", "since": now - 900, "until": now}, read=6,
                             events=6, seconds=0.1)
         eventlog.record_run(store, result, "test-user")
-        eventlog.set_watermark(store, "user", now, "test-user")
+        eventlog.set_watermark(store, "user", None, now, "test-user")
         store.commit()
     settings = WebhookSettings(base_url=receiver.url, token="test-token-123", concurrency=1)
     receiver.state.control(fail_status=500, fail_next=3)

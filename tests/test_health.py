@@ -29,7 +29,7 @@ def record_runs(store, *entities, at=None):
         result = types.SimpleNamespace(entity=entity, window={"mode": "scheduled", "since": 0, "until": 1000},
                                        read=1, quarantined=0, unchanged=0, events=0, seconds=0.5)
         eventlog.record_run(store, result, f"run-{entity}")
-        eventlog.set_watermark(store, entity, 1000, f"run-{entity}")
+        eventlog.set_watermark(store, entity, None, 1000, f"run-{entity}")
     store.commit()
 
 

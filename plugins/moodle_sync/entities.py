@@ -41,6 +41,9 @@ class EntitySpec:
     select_sql: str
     changed_sql: str
     key_columns: tuple[str, ...]
+    # The main table's id: (column of the chunk, SQL expression, table); the SELECT streams rows in its order,
+    # so an interrupted initial sync resumes after the last id it committed.
+    source_id: tuple[str, str, str]
     transform: str  # function name in moodle_sync.transform
     payload_fields: dict[str, str]  # payload field -> column of the transformed chunk
     change_fields: tuple[str, ...]  # payload fields hashed to tell a real change
@@ -78,6 +81,7 @@ USERS = EntitySpec(
     select_sql="users",
     changed_sql="users_changed",
     key_columns=("userid",),
+    source_id=("userid", "u.id", "user"),
     transform="transform_users",
     payload_fields=_same(
         "userid", "username", "email", "firstname", "lastname", "phone1", "phone2", "city", "country",
@@ -108,6 +112,7 @@ ENROLMENTS = EntitySpec(
     select_sql="enrolments",
     changed_sql="enrolments_changed",
     key_columns=("enrollment_id",),
+    source_id=("enrollment_id", "ue.id", "user_enrolments"),
     transform="transform_enrolments",
     payload_fields=_same(
         "enrollment_id", "userid", "courseid", "course_name", "course_shortname", "status", "enrol_method",
@@ -135,6 +140,7 @@ GRADES = EntitySpec(
     changed_sql="grades_changed",
     changed_sql_without_history="grades_changed_without_history",
     key_columns=("userid", "itemid"),
+    source_id=("grade_id", "gg.id", "grade_grades"),
     transform="transform_grades",
     payload_fields={
         "grade_id": "grade_id", "userid": "userid", "user_username": "user_username",

@@ -150,6 +150,30 @@ def set_watermark(db: Database, entity: str, synced_from: int | None, synced_unt
                 "now": db.ts(utcnow())})
 
 
+def resume_point(db: Database, entity: str) -> tuple[int, int] | None:
+    """(source id to resume after, Moodle time the interrupted initial sync started at), or None: the end of the
+    unbroken run of committed chunks from the start (a chunk committed after a lost one is read again)."""
+    rows = db.query(db.sql(AREA, "progress_select"), {"entity": entity})
+    db.commit()
+    if not rows:
+        return None
+    upto = {int(after): int(upto_id) for after, upto_id, _ in rows}
+    position = 0
+    while position in upto:
+        position = upto[position]
+    return (position, min(int(r[2]) for r in rows)) if position else None
+
+
+def clear_progress(db: Database, entity: str, from_id: int = 0) -> None:
+    db.execute(db.sql(AREA, "progress_clear"), {"entity": entity, "from_id": from_id})
+
+
+def record_progress(db: Database, entity: str, after_id: int, upto_id: int, started_until: int,
+                    run_id: str | None) -> None:
+    db.execute(db.sql(AREA, "progress_insert"), {"entity": entity, "after_id": after_id, "upto_id": upto_id,
+                                                 "started_until": started_until, "dag_run_id": run_id})
+
+
 def record_run(db: Database, result, run_id: str | None) -> None:
     """One run-log row, in the caller's transaction (the one that moves the watermark)."""
     w = result.window

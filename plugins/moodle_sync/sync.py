@@ -20,7 +20,7 @@ import importlib
 import logging
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import msgspec
 
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 #: Namespace of every event id: uuid5(EVENT_NAMESPACE, "<site>:<entity>:<key>:<sequence>").
 EVENT_NAMESPACE = uuid.UUID("6f1d3c1e-5a7b-4d2c-9a55-3d1f0e9b7c21")
 DEFAULT_CHUNK_ROWS = 10_000
+PROGRESS_SECONDS = 10.0  # how often a full read logs its progress
 
 
 @dataclass
@@ -126,10 +127,12 @@ def _watched_changes(spec: EntitySpec, moodle: Database, store: Database, prefix
     return (", ".join(str(k) for k in changed) or "-1"), current
 
 
-def _write_chunk(db: Database, entity: str, events, states, bad_rows, run_id) -> None:
+def _write_chunk(db: Database, entity: str, events, states, bad_rows, run_id, progress) -> None:
     if bad_rows:
         eventlog.quarantine(db, entity, bad_rows, run_id)
     eventlog.write_events(db, events, states)
+    if progress:
+        eventlog.record_progress(db, entity, *progress, run_id)
 
 
 def _finish_run(db: Database, entity: str, window: Window, run_id, watched_now, result: SyncResult,
@@ -140,8 +143,32 @@ def _finish_run(db: Database, entity: str, window: Window, run_id, watched_now, 
     if watched_now is not None:
         eventlog.replace_watched_state(db, entity, watched_now)
     eventlog.set_cursors(db, entity, cursors, run_id)
+    if window.mode == "initial":
+        eventlog.clear_progress(db, entity)
     result.seconds = round(time.monotonic() - started, 3)
     eventlog.record_run(db, result, run_id)
+
+
+class _Progress:
+    """Progress of a full read in the task log every ``PROGRESS_SECONDS``: rows, rows/s and, from how far the
+    ascending source id has come in its table's id range, the share done and the time left."""
+
+    def __init__(self, spec: EntitySpec, moodle: Database, prefix: str, after_id: int, started: float):
+        low, high = moodle.query(moodle.sql("moodle", "source_id_range", prefix=prefix, table=spec.source_id[2]))[0]
+        moodle.commit()
+        self.entity, self.started, self.last = spec.name, started, started
+        self.low, self.high = max(int(low or 0), after_id), int(high or 0)
+
+    def report(self, result: SyncResult, at_id: int) -> None:
+        now = time.monotonic()
+        if now - self.last < PROGRESS_SECONDS:
+            return
+        self.last = now
+        rate = result.read / (now - self.started)
+        done = (at_id - self.low) / (self.high - self.low) if self.high > self.low else 1.0
+        left = (now - self.started) * (1 - done) / done if done > 0 else float("nan")
+        log.info("%s: %d rows read (%.0f rows/s), %d events; at id %d of %d (%.0f%%), about %.0f s left",
+                 self.entity, result.read, rate, result.events, at_id, self.high, 100 * done, left)
 
 
 class _ChunkWriter:
@@ -293,10 +320,20 @@ def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Wi
     watched_now = None
     if spec.watched:
         fragments[spec.watched.fragment], watched_now = _watched_changes(spec, moodle, store, prefix)
+    resume_after = 0
+    if window.mode == "initial":  # an initial sync that was interrupted goes on after its last committed chunk
+        resume = eventlog.resume_point(store, spec.name)
+        if resume:
+            resume_after, started_until = resume
+            window = replace(window, until=min(started_until, window.until))  # the watermark: when it began
+            log.info("%s: resuming the initial sync after id %d (its committed chunks are kept)", spec.name,
+                     resume_after)
+        eventlog.clear_progress(store, spec.name, resume_after)
+        store.commit()
     params = {"since": window.since or 0, "until": window.until, "now": window.now,
-              "include_empty": int(state_exists)}
+              "include_empty": int(state_exists), "resume_after": resume_after}
     if window.full:
-        changed = "1 = 1"
+        changed = f"{spec.source_id[1]} > %(resume_after)s"
     else:
         changed = moodle.sql("moodle", spec.changed_sql_for(history_enabled), **fragments)
         named = [parts for parts in map(candidates.parse_key, found.keys) if parts]
@@ -315,12 +352,17 @@ def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Wi
     deleted_type = f"{spec.name}.deleted"
     identity_fields = {f: spec.payload_fields[f] for f in spec.identity_fields}
     writer = _ChunkWriter(store)
-    last_report = started
+    progress = _Progress(spec, moodle, prefix, resume_after, started) if window.full else None
+    chunk_after = resume_after
     try:
         for columns, rows in moodle.stream(select, params, chunk_rows):
             df = transform(pd.DataFrame.from_records(rows, columns=columns), window.now)
             del rows
             result.read += len(df)
+            chunk = None
+            if window.mode == "initial" and len(df):
+                chunk_upto = int(df[spec.source_id[0]].max())
+                chunk, chunk_after = (chunk_after, chunk_upto, window.until), chunk_upto
             bad = df["quarantine_reason"].notna()
             bad_rows = []
             if bad.any():
@@ -366,12 +408,10 @@ def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Wi
             ids = _json_lines(df.iloc[[w[0] for w in written]], identity_fields) if identity_fields else []
             new_states = [(spec.name, key, sequence, digest, now_ts, ids[n].decode() if ids else None, 0)
                           for n, (_, key, sequence, digest) in enumerate(written)]
-            writer.submit(_write_chunk, spec.name, events, new_states, bad_rows, run_id)
+            writer.submit(_write_chunk, spec.name, events, new_states, bad_rows, run_id, chunk)
             result.events += len(events)
-            if time.monotonic() - last_report > 10:
-                last_report = time.monotonic()
-                rate = result.read / (last_report - started)
-                log.info("%s: %d rows read (%.0f rows/s), %d events so far", spec.name, result.read, rate, result.events)
+            if progress:
+                progress.report(result, chunk_after)
         writer.finish(_finish_run, spec.name, window, run_id, watched_now, result, started, found.cursors)
     except Exception:
         writer.abort()

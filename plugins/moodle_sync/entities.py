@@ -15,7 +15,8 @@ class WatchedRows:
     """Moodle rows whose change writes no timestamp; snapshotted each run to find affected entities."""
 
     sql: str  # include/sql/moodle/<sql>.sql returning (key, value)
-    fragment: str  # placeholder in the entity's changed-SQL that receives the changed keys
+    fragment: str  # placeholder in the entity's changed-SQL: "<column> is one of the changed keys" (bound)
+    column: str  # the column of the entity's rows that refers to a watched row
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ ENROLMENTS = EntitySpec(
                    "active"),
     modified_column="timemodified",
     event_types=("enrolment.created", "enrolment.updated"),
-    watched=WatchedRows(sql="enrol_instances", fragment="watched"),
+    watched=WatchedRows(sql="enrol_instances", fragment="watched", column="ue.enrolid"),
     keys_sql="enrolments_keys",
     candidates_sql="enrolments_candidates",
     identity_fields=("enrollment_id", "userid", "courseid", "enrol_method"),

@@ -120,11 +120,11 @@ def _entity_keys(df, spec: EntitySpec) -> list[str]:
 
 
 def _watched_changes(spec: EntitySpec, moodle: Database, store: Database, prefix: str):
-    """(fragment SQL, current snapshot): keys of watched Moodle rows whose value changed since last run."""
+    """(ids, current snapshot): keys of watched Moodle rows whose value changed since last run ([-1]: none)."""
     current = {str(k): str(v) for k, v in moodle.query(moodle.sql("moodle", spec.watched.sql, prefix=prefix))}
     previous = eventlog.watched_state(store, spec.name)
     changed = sorted(int(k) for k, v in current.items() if previous.get(k) != v)
-    return (", ".join(str(k) for k in changed) or "-1"), current
+    return changed or [-1], current
 
 
 def _write_chunk(db: Database, entity: str, events, states, bad_rows, run_id, progress) -> None:
@@ -317,9 +317,11 @@ def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Wi
     result.events = result.deleted
 
     fragments = {"prefix": prefix}
-    watched_now = None
+    watched_now, watched_ids = None, None
     if spec.watched:
-        fragments[spec.watched.fragment], watched_now = _watched_changes(spec, moodle, store, prefix)
+        watched_ids, watched_now = _watched_changes(spec, moodle, store, prefix)
+        fragments[spec.watched.fragment] = moodle.sql("moodle", "in_bound_list", column=spec.watched.column,
+                                                      name="watched_ids")
     resume_after = 0
     if window.mode == "initial":  # an initial sync that was interrupted goes on after its last committed chunk
         resume = eventlog.resume_point(store, spec.name)
@@ -332,6 +334,8 @@ def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Wi
         store.commit()
     params = {"since": window.since or 0, "until": window.until, "now": window.now,
               "include_empty": int(state_exists), "resume_after": resume_after}
+    if watched_ids is not None:
+        params["watched_ids"] = moodle.bind_list(watched_ids)
     if window.full:
         changed = f"{spec.source_id[1]} > %(resume_after)s"
     else:

@@ -321,7 +321,7 @@ def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Wi
     if spec.watched:
         watched_ids, watched_now = _watched_changes(spec, moodle, store, prefix)
         fragments[spec.watched.fragment] = moodle.sql("moodle", "in_bound_list", column=spec.watched.column,
-                                                      name="watched_ids")
+                                                      param="watched_ids")
     resume_after = 0
     if window.mode == "initial":  # an initial sync that was interrupted goes on after its last committed chunk
         resume = eventlog.resume_point(store, spec.name)

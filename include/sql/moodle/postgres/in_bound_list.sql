@@ -1,2 +1,2 @@
--- {column} is one of the values bound as the list %({name})s.
-{column} = ANY(%({name})s)
+-- {column} is one of the values bound as the list %({param})s.
+{column} = ANY(%({param})s)

@@ -7,6 +7,7 @@ inside the tasks: the dag-processor parses this often.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import os
@@ -30,6 +31,10 @@ DEFAULT_ARGS = {
 }
 
 
+#: Every DAG here: no catch-up of missed intervals (the watermark covers them), one run at a time.
+DAG_COMMON = {"start_date": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), "catchup": False, "max_active_runs": 1}
+
+
 def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
@@ -44,17 +49,40 @@ def _sync_settings() -> dict:
     }
 
 
+@contextlib.contextmanager
+def event_log():
+    """The event-log connection of a task body, its migrations applied (idempotent); closed at the end."""
+    from moodle_sync import db, eventlog
+
+    store = db.connect(EVENTLOG_CONN_ID)
+    try:
+        eventlog.migrate(store)
+        yield store
+    finally:
+        store.close()
+
+
+@contextlib.contextmanager
+def moodle_and_event_log():
+    """(Moodle connection, table prefix, migrated event-log connection) of a task body; closed at the end."""
+    from moodle_sync import db
+
+    prefix = db.table_prefix(MOODLE_CONN_ID)
+    with event_log() as store:
+        moodle = db.connect(MOODLE_CONN_ID)
+        try:
+            yield moodle, prefix, store
+        finally:
+            moodle.close()
+
+
 def run_sync(spec: EntitySpec, context) -> dict:
     """The sync task body: migrate the event log, pick the window, write one event per change."""
-    from moodle_sync import db, eventlog
+    from moodle_sync import eventlog
     from moodle_sync.sync import sync_entity
     from moodle_sync.window import resolve_window
 
-    prefix = db.table_prefix(MOODLE_CONN_ID)
-    store = db.connect(EVENTLOG_CONN_ID)
-    moodle = db.connect(MOODLE_CONN_ID)
-    try:
-        eventlog.migrate(store)
+    with moodle_and_event_log() as (moodle, prefix, store):
         dag_run = context["dag_run"]
         params = context["params"]
         window = resolve_window(
@@ -70,29 +98,19 @@ def run_sync(spec: EntitySpec, context) -> dict:
         result = sync_entity(spec, moodle, store, window, prefix=prefix, run_id=context["run_id"],
                              **_sync_settings())
         return result.as_dict()
-    finally:
-        moodle.close()
-        store.close()
 
 
 def run_delivery(context, entity: str | None = None, max_events: int | None = None) -> dict:
     """A deliver task body: send due events (of one entity, or all) through the webhook connection."""
-    from moodle_sync import db
     from moodle_sync.delivery import deliver_due, settings_from_connection
 
     settings = settings_from_connection(WEBHOOK_CONN_ID)
     ti = context["ti"]
     map_index = getattr(ti, "map_index", -1)
     owner = f"{ti.dag_id}/{context['run_id']}/{ti.task_id}/{map_index}/{ti.try_number}"
-    store = db.connect(EVENTLOG_CONN_ID)
-    try:
-        from moodle_sync import eventlog
-
-        eventlog.migrate(store)
+    with event_log() as store:
         return deliver_due(store, settings, entity=entity, owner=owner, http_conn_id=WEBHOOK_CONN_ID,
                            run_id=context["run_id"], task_id=ti.task_id, max_events=max_events).as_dict()
-    finally:
-        store.close()
 
 
 def build_entity_dag(spec: EntitySpec):
@@ -100,9 +118,7 @@ def build_entity_dag(spec: EntitySpec):
         dag_id=spec.dag_id,
         description=spec.description,
         schedule=CronDataIntervalTimetable(spec.schedule, timezone="UTC"),
-        start_date=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
-        catchup=False,
-        max_active_runs=1,
+        **DAG_COMMON,
         default_args=DEFAULT_ARGS,
         tags=["moodle-sync", spec.name],
         params={
@@ -148,9 +164,7 @@ def build_retry_dag():
         dag_id="moodle_sync_retry",
         description="Delivers every due event (failed ones whose next_retry_at has come), fanned out over batches.",
         schedule=os.environ.get("MOODLE_SYNC_RETRY_SCHEDULE", "* * * * *"),
-        start_date=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
-        catchup=False,
-        max_active_runs=1,
+        **DAG_COMMON,
         default_args={**DEFAULT_ARGS, "retries": 1, "retry_delay": dt.timedelta(seconds=30)},
         tags=["moodle-sync", "delivery"],
         doc_md="""
@@ -164,14 +178,10 @@ follow the `moodle_sync_webhook` connection's extras (README).
     def retry_dag():
         @task(task_id="plan")
         def plan() -> list[dict]:
-            from moodle_sync import db, eventlog
+            from moodle_sync import eventlog
 
-            store = db.connect(EVENTLOG_CONN_ID)
-            try:
-                eventlog.migrate(store)
+            with event_log() as store:
                 return plan_retry_workers(eventlog.count_due(store))
-            finally:
-                store.close()
 
         @task(task_id="deliver", max_active_tis_per_dagrun=RETRY_MAX_WORKERS)
         def deliver(worker: int) -> dict:
@@ -187,9 +197,7 @@ def build_replay_dag():
         dag_id="moodle_sync_replay",
         description="Requeues dead (or any unsent) events with the same event_id and a fresh attempt budget.",
         schedule=None,
-        start_date=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
-        catchup=False,
-        max_active_runs=1,
+        **DAG_COMMON,
         default_args=DEFAULT_ARGS,
         tags=["moodle-sync", "delivery"],
         params={
@@ -224,18 +232,13 @@ Dry run by default: the task log lists what would be requeued. Set `dry_run` to 
 
 def run_monitor_check(context) -> dict:
     """The monitor task body: health snapshot, conditions, alerts through the alert connections."""
-    from moodle_sync import db, eventlog
     from moodle_sync.alerts import load_channels
     from moodle_sync.monitor import Thresholds, entity_intervals, run_monitor
 
     thresholds = Thresholds.from_env(sync_interval_seconds=entity_intervals())
     channels = load_channels()
-    store = db.connect(EVENTLOG_CONN_ID)
-    try:
-        eventlog.migrate(store)
+    with event_log() as store:
         return run_monitor(store, channels, thresholds)
-    finally:
-        store.close()
 
 
 def build_monitor_dag():
@@ -243,9 +246,7 @@ def build_monitor_dag():
         dag_id="moodle_sync_monitor",
         description="Alerts on dead events, a paused endpoint, a stalled sync and an old delivery backlog.",
         schedule=os.environ.get("MOODLE_SYNC_MONITOR_SCHEDULE", "*/5 * * * *"),
-        start_date=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
-        catchup=False,
-        max_active_runs=1,
+        **DAG_COMMON,
         default_args={**DEFAULT_ARGS, "retries": 0, "execution_timeout": dt.timedelta(minutes=10)},
         tags=["moodle-sync", "alerts"],
         doc_md="""
@@ -268,13 +269,11 @@ and its end is announced once. Thresholds: `MOODLE_SYNC_ALERT_*` environment var
 
 def run_maintenance(step: str, params: dict) -> dict:
     """A maintenance task body: re-encrypt under the newest key, purge sent events, or purge dead ones."""
-    from moodle_sync import db, eventlog, maintenance
+    from moodle_sync import maintenance
     from moodle_sync.crypto import cipher_from_connection
     from moodle_sync.window import to_unix
 
-    store = db.connect(EVENTLOG_CONN_ID)
-    try:
-        eventlog.migrate(store)
+    with event_log() as store:
         if step == "reseal":
             return {"resealed": maintenance.reseal_payloads(store, cipher_from_connection())}
         if step == "purge_sent":
@@ -285,8 +284,6 @@ def run_maintenance(step: str, params: dict) -> dict:
         if before is None:
             return {"purged_dead": 0}
         return {"purged_dead": maintenance.purge_dead(store, dt.datetime.fromtimestamp(before, dt.timezone.utc))}
-    finally:
-        store.close()
 
 
 def build_maintenance_dag():
@@ -294,9 +291,7 @@ def build_maintenance_dag():
         dag_id="moodle_sync_maintenance",
         description="Re-encrypts payloads under the newest key and purges sent events past the retention period.",
         schedule=os.environ.get("MOODLE_SYNC_MAINTENANCE_SCHEDULE", "30 3 * * *"),
-        start_date=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
-        catchup=False,
-        max_active_runs=1,
+        **DAG_COMMON,
         default_args=DEFAULT_ARGS,
         tags=["moodle-sync", "maintenance"],
         params={
@@ -338,21 +333,13 @@ def run_reconcile(spec: EntitySpec, context) -> dict:
     every key's content hash (a change that slipped past the watermark becomes an event). Small XCom."""
     import logging
 
-    from moodle_sync import db, eventlog
     from moodle_sync.sync import sync_entity
     from moodle_sync.window import Window
 
-    prefix = db.table_prefix(MOODLE_CONN_ID)
-    store = db.connect(EVENTLOG_CONN_ID)
-    moodle = db.connect(MOODLE_CONN_ID)
-    try:
-        eventlog.migrate(store)
+    with moodle_and_event_log() as (moodle, prefix, store):
         now = int(dt.datetime.now(dt.timezone.utc).timestamp())
         result = sync_entity(spec, moodle, store, Window("reconcile", None, now, now), prefix=prefix,
                              run_id=context["run_id"], **_sync_settings())
-    finally:
-        moodle.close()
-        store.close()
     found = {"entity": spec.name, "deletes": result.deleted, "changes": result.events - result.deleted,
              "read": result.read, "quarantined": result.quarantined, "seconds": result.seconds}
     logging.getLogger(__name__).info("reconcile %s: %d deletes, %d changes (%d rows read)", spec.name,
@@ -382,9 +369,7 @@ def build_reconcile_dag(specs: tuple[EntitySpec, ...]):
         description="Safety net: deletes and changes the incremental syncs missed, found by comparing Moodle "
                     "with the sync's state.",
         schedule=os.environ.get("MOODLE_SYNC_RECONCILE_SCHEDULE", "30 2 * * *"),
-        start_date=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
-        catchup=False,
-        max_active_runs=1,
+        **DAG_COMMON,
         default_args=DEFAULT_ARGS,
         tags=["moodle-sync", "reconcile"],
         doc_md="""

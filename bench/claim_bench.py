@@ -13,9 +13,9 @@ import os
 import statistics
 import time
 
-from bench.common import URIS, recreate, write_figures
+from bench.common import db_name, URIS, recreate, write_figures
 
-STORE_DB = "bench_claim"
+STORE_DB = db_name("bench_claim")
 
 # Rows made by the database itself: 5 events per key (sequence 1..5); for one key in {every}/5 the 5th event
 # is failed and due (1 % of the rows with every=100), the others are sent (no next_retry_at): the per-key

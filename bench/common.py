@@ -10,9 +10,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 URIS = {"mysql": "mysql://root@127.0.0.1:3306/{}", "postgres": "postgres://postgres@127.0.0.1:5432/{}"}
+#: Appended to every benchmark database name, so that a benchmark never touches someone else's databases.
+DB_SUFFIX = os.environ.get("MZS_BENCH_DB_SUFFIX", "")
 
 sys.path.insert(0, str(ROOT / "plugins"))
 os.environ.setdefault("AIRFLOW_HOME", str(OUT / "airflow"))
+
+
+def db_name(name: str) -> str:
+    """A benchmark database's name on this machine (``MZS_BENCH_DB_SUFFIX`` appended)."""
+    return f"{name}{DB_SUFFIX}"
+
+
+def encrypt_payloads() -> None:
+    """Payloads are encrypted at rest as in production: a per-run key unless an encryption connection is set."""
+    if "AIRFLOW_CONN_MOODLE_SYNC_ENCRYPTION" not in os.environ:
+        from cryptography.fernet import Fernet
+
+        key = Fernet.generate_key().decode()
+        os.environ["AIRFLOW_CONN_MOODLE_SYNC_ENCRYPTION"] = f'{{"conn_type": "generic", "password": "{key}"}}'
 
 
 def recreate(dialect: str, name: str) -> None:

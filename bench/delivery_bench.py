@@ -20,9 +20,9 @@ import sys
 import time
 import uuid
 
-from bench.common import ROOT, URIS, recreate, write_figures
+from bench.common import db_name, ROOT, URIS, recreate, write_figures
 
-STORE_DB = "bench_delivery"
+STORE_DB = db_name("bench_delivery")
 PAYLOAD = json.dumps({"userid": 1, "username": "a.user", "email": "a.user@example.edu", "firstname": "Zoë",
                       "lastname": "Ngũgĩ", "phone1": "", "phone2": "", "city": "Nairobi", "country": "KE",
                       "role": "student", "timecreated": 1795744834, "timemodified": 1795744855, "deleted": False,

@@ -101,7 +101,26 @@ class _ThreadingTCP(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
 
 
-class SmtpSink:
+class _ServedSink:
+    """A server on a loopback port, served by a thread between ``with`` and its end (``server``, ``thread``)."""
+
+    server: socketserver.BaseServer
+    thread: threading.Thread
+
+    @property
+    def port(self) -> int:
+        return self.server.server_address[1]
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class SmtpSink(_ServedSink):
     """``with SmtpSink(credentials=("u", "p")) as smtp: smtp.port, smtp.messages``."""
 
     def __init__(self, credentials: tuple[str, str] | None = None, tls_context: ssl.SSLContext | None = None,
@@ -115,18 +134,6 @@ class SmtpSink:
         if implicit_tls:
             self.server.socket = tls_context.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def port(self) -> int:
-        return self.server.server_address[1]
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class _HttpHandler(BaseHTTPRequestHandler):
@@ -157,7 +164,7 @@ class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
 
 
-class HttpSink:
+class HttpSink(_ServedSink):
     """``with HttpSink() as web: web.url, web.requests``; ``web.status`` is what it answers."""
 
     def __init__(self, status: int = 200):
@@ -166,18 +173,6 @@ class HttpSink:
         self.lock = threading.Lock()
         self.server = _HttpServer(("127.0.0.1", 0), type("H", (_HttpHandler,), {"sink": self}))
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def port(self) -> int:
-        return self.server.server_address[1]
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def free_port() -> int:

@@ -98,8 +98,8 @@ def test_alert_texts_say_what_and_how_much():
     snapshot = CASES[-1][1]
     by_key = {a.key.split(":")[1]: a for a in evaluate(snapshot, thresholds())}
     assert by_key["dead"].summary.startswith("grade: 2 dead events (threshold 0)")
-    assert by_key["stalled"].summary.startswith("user: no successful sync for 5.0 h (20.0 intervals of 15 min")
-    assert by_key["backlog"].summary.startswith("grade: oldest undelivered event is 2.0 h old (3 pending, 1 failed")
+    assert by_key["stalled"].summary.startswith("user: no successful sync for 5 h 0 min (20.0 intervals of 15 min")
+    assert by_key["backlog"].summary.startswith("grade: oldest undelivered event is 2 h 0 min old (3 pending, 1 failed")
     assert "HTTP 410: gone" in by_key["paused"].summary and "resume_endpoint=true" in by_key["paused"].summary
     assert by_key["backlog"].severity == "warning" and by_key["dead"].severity == "critical"
 
@@ -180,7 +180,8 @@ def test_health_snapshot_of_the_event_log(store):
 
     now = dt.datetime.now(dt.timezone.utc)
     empty = snapshot(store, now=now)
-    assert set(empty["entities"]) == set(ENTITIES) and empty["endpoints"] == [] and empty["status"] == "ok"
+    assert set(empty["entities"]) == set(ENTITIES) and empty["endpoints"] == []
+    assert empty["status"] == "degraded"  # nothing ever synced
     assert empty["entities"]["user"] == {"last_success_at": None, "last_run_id": None, "watermark": None,
                                          "watermark_lag_seconds": None, "pending": 0, "failed": 0, "dead": 0,
                                          "sent": 0, "oldest_pending_age_seconds": None}

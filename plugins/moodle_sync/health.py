@@ -118,3 +118,19 @@ def snapshot(store: Database, *, now: dt.datetime | None = None,
 
     return {"generated_at": now.isoformat(), "status": status, "reasons": reasons, "entities": entities,
             "endpoints": endpoints}
+
+
+def human_duration(seconds) -> str:
+    """3 s, 4 min, 2 h 5 min, 3 d 4 h ("-" when unknown): how alerts and the operator's page say an age."""
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    if s < 0:
+        return f"in {human_duration(-s)}"
+    if s < 120:
+        return f"{s} s"
+    if s < 7200:
+        return f"{s // 60} min"
+    if s < 172800:
+        return f"{s // 3600} h {s % 3600 // 60} min"
+    return f"{s // 86400} d {s % 86400 // 3600} h"

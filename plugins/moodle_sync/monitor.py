@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from moodle_sync import alert_state
 from moodle_sync.alerts import AlertDeliveryError, Notification, dispatch
 from moodle_sync.db import Database
+from moodle_sync.health import human_duration
 from moodle_sync.sql import ConfigError
 
 log = logging.getLogger("moodle_sync.monitor")
@@ -79,15 +80,6 @@ def entity_intervals() -> dict[str, int]:
     return {spec.name: schedule_interval_seconds(spec.schedule) for spec in ENTITIES}
 
 
-def _human(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
 
 
 def _parse(ts: str) -> dt.datetime:
@@ -112,15 +104,15 @@ def evaluate(snapshot: dict, thresholds: Thresholds) -> list[Alert]:
             idle = (now - _parse(e["last_success_at"])).total_seconds()
             if idle > t.stalled_intervals * interval:
                 alerts.append(Alert(f"{KEY_PREFIX}stalled:{entity}", "critical",
-                                    f"{entity}: no successful sync for {_human(idle)} ({idle / interval:.1f} "
-                                    f"intervals of {_human(interval)}; threshold {t.stalled_intervals:g})",
+                                    f"{entity}: no successful sync for {human_duration(idle)} ({idle / interval:.1f} "
+                                    f"intervals of {human_duration(interval)}; threshold {t.stalled_intervals:g})",
                                     {"entity": entity, "last_success_at": e["last_success_at"],
                                      "idle_seconds": int(idle), "interval_seconds": interval,
                                      "last_run_id": e.get("last_run_id")}))
         age = e.get("oldest_pending_age_seconds")
         if t.backlog_minutes is not None and age is not None and age > t.backlog_minutes * 60:
             alerts.append(Alert(f"{KEY_PREFIX}backlog:{entity}", "warning",
-                                f"{entity}: oldest undelivered event is {_human(age)} old ({e.get('pending', 0)} "
+                                f"{entity}: oldest undelivered event is {human_duration(age)} old ({e.get('pending', 0)} "
                                 f"pending, {e.get('failed', 0)} failed; threshold {t.backlog_minutes:g} min)",
                                 {"entity": entity, "oldest_pending_age_seconds": age,
                                  "pending": e.get("pending", 0), "failed": e.get("failed", 0)}))

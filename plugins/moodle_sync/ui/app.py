@@ -74,20 +74,6 @@ def _airflow_base(request: Request) -> str:
     return _base(request).removesuffix(URL_PREFIX)
 
 
-def age(seconds) -> str:
-    """3 s, 4 min, 2 h 5 min, 3 d 4 h."""
-    if seconds is None:
-        return "-"
-    s = int(seconds)
-    if s < 0:
-        return f"in {age(-s)}"
-    if s < 120:
-        return f"{s} s"
-    if s < 7200:
-        return f"{s // 60} min"
-    if s < 172800:
-        return f"{s // 3600} h {s % 3600 // 60} min"
-    return f"{s // 86400} d {s % 86400 // 3600} h"
 
 
 def since_iso(value) -> float | None:
@@ -104,7 +90,7 @@ def unix_time(value) -> str:
     return dt.datetime.fromtimestamp(int(value), dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if value is not None else "-"
 
 
-TEMPLATES.env.filters.update(age=age, short_time=short_time, since=since_iso, unix_time=unix_time)
+TEMPLATES.env.filters.update(age=health.human_duration, short_time=short_time, since=since_iso, unix_time=unix_time)
 
 
 def render(request: Request, template: str, user, status_code: int = 200, **context) -> HTMLResponse:

@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
                       extra_env={"MOODLE_SYNC_ALERT_BACKLOG_MINUTES": "0"})
     if monitor.returncode:
         print(f"    {MONITOR_DAG_ID} FAILED: see {settings.home / 'logs' / f'{MONITOR_DAG_ID}.log'}")
-    total, sealed = store.query(store.sql("demo", "payload_encryption"), {"prefix": cipher.current_prefix + "%"})[0]
+    total, sealed = store.query(store.sql("demo", "payload_encryption"), {"prefix": cipher.current_prefix + b"%"})[0]
     store.commit()
 
     print()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from moodle_sync import eventlog
@@ -118,3 +119,24 @@ def operated_log(store, receiver, moodle=None) -> dict[str, list[str]]:
     for item in events(store):
         by_status.setdefault(item["status"], []).append(item["event_id"])
     return by_status
+
+
+#: a binary value in a dump: MariaDB's --hex-blob (0x4A...) or PostgreSQL's bytea (\\x4a... in COPY text)
+_HEX_BLOB = re.compile(rb"(?<![0-9A-Za-z])0x([0-9A-F]+)|\\\\x([0-9a-f]+)")
+
+
+def open_dump_blobs(dump: bytes) -> tuple[bytes, int]:
+    """A dump with every binary value written as its bytes (a plain-text payload reads as such), except sealed
+    payloads (``enc2:<key id>:`` + random bytes, where a short name could turn up by chance), which become
+    ``enc2:<sealed>``; and how many of those there were."""
+    sealed = 0
+
+    def value(match: re.Match) -> bytes:
+        nonlocal sealed
+        raw = bytes.fromhex((match.group(1) or match.group(2)).decode())
+        if raw.startswith(b"enc2:"):
+            sealed += 1
+            return b"enc2:<sealed>"
+        return raw
+
+    return _HEX_BLOB.sub(value, dump), sealed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -10,9 +11,10 @@ import subprocess
 import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from conftest import TEST_ENCRYPTION_KEY, set_connection
-from helpers import events, run_sync
+from helpers import events, open_dump_blobs, run_sync
 from moodle_sync.crypto import PayloadCipher, cipher_from_connection, key_id, parse_keys
 from moodle_sync.sql import ConfigError
 
@@ -27,7 +29,7 @@ def test_a_sealed_payload_opens_to_the_same_json_and_shows_none_of_it():
     old = cipher(Fernet.generate_key().decode())
     payload = '{"email":"olivia@example.org","firstname":"Olivia","sequence":1}'
     sealed = old.seal(payload.encode(), EVENT)
-    assert sealed.startswith(old.current_prefix) and "olivia" not in sealed.lower()
+    assert sealed.startswith(old.current_prefix) and b"olivia" not in sealed.lower()
     assert old.open(sealed, EVENT) == payload
     assert old.seal(payload.encode(), EVENT) != sealed  # a fresh nonce every time
 
@@ -44,7 +46,7 @@ def test_rotation_newest_key_seals_all_keys_open_and_reseal_moves_old_rows_forwa
     before = cipher(k_old)
     row = before.seal(b'{"city":"Nairobi"}', EVENT)
     after = cipher(k_new, k_old)
-    assert after.current_prefix == f"enc1:{key_id(parse_keys(k_new)[0])}:"
+    assert after.current_prefix == f"enc2:{key_id(parse_keys(k_new)[0])}:".encode()
     assert after.open(row, EVENT) == '{"city":"Nairobi"}'
     moved = after.reseal(row, EVENT)
     assert moved.startswith(after.current_prefix) and after.reseal(moved, EVENT) is None
@@ -52,8 +54,36 @@ def test_rotation_newest_key_seals_all_keys_open_and_reseal_moves_old_rows_forwa
     with pytest.raises(ConfigError, match="does not hold"):
         cipher(k_new).open(row, EVENT)  # the old key left before its rows were re-encrypted
     # a plain-text row (written with encryption explicitly off) is read as is and sealed by reseal
-    assert after.open('{"a":1}', EVENT) == '{"a":1}'
-    assert after.reseal('{"a":1}', EVENT).startswith(after.current_prefix)
+    assert after.open(b'{"a":1}', EVENT) == '{"a":1}'
+    assert after.reseal(b'{"a":1}', EVENT).startswith(after.current_prefix)
+
+
+def test_a_payload_stored_as_base64_before_migration_008_still_opens_and_reseal_makes_it_binary():
+    key = Fernet.generate_key().decode()
+    raw_key = parse_keys(key)[0]
+    nonce = os.urandom(12)
+    body = AESGCM(raw_key).encrypt(nonce, b'{"city":"Lima"}', EVENT.encode())
+    old_form = f"enc1:{key_id(raw_key)}:{base64.b64encode(nonce + body).decode()}"  # what a text column held
+    c = cipher(key)
+    assert c.open(old_form, EVENT) == c.open(old_form.encode(), EVENT) == '{"city":"Lima"}'
+    moved = c.reseal(old_form.encode(), EVENT)  # same key, older form: re-encrypted into the binary one
+    assert moved.startswith(c.current_prefix) and len(moved) < len(old_form) and c.open(moved, EVENT) == '{"city":"Lima"}'
+
+
+def test_nonces_never_repeat_within_a_process_or_across_a_fork():
+    c = cipher(Fernet.generate_key().decode())
+    nonce = lambda: c.seal(b"{}", EVENT)[len(c.current_prefix):][:12]  # noqa: E731
+    seen = {nonce() for _ in range(10_000)}  # more than one block of nonces drawn from the OS
+    assert len(seen) == 10_000
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child seals with the block it inherited, unless that block was dropped at the fork
+        os.write(writer, b"".join(nonce() for _ in range(100)))
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(reader, 1200)
+    parent = [nonce() for _ in range(100)]
+    assert len(child) == 1200 and not {child[i:i + 12] for i in range(0, 1200, 12)} & (set(parent) | seen)
 
 
 @pytest.mark.parametrize("password", ["not-a-key", Fernet.generate_key().decode()[:20], "Zm9v"])
@@ -72,7 +102,7 @@ def test_without_the_encryption_connection_the_sync_refuses_unless_plain_text_is
     assert run_sync("user", moodle, store).events == 136
     stored = store.query("SELECT payload FROM moodle_sync_event_log")
     store.commit()
-    assert all(json.loads(p) for (p,) in stored)  # plain JSON, as explicitly allowed
+    assert all(json.loads(p) for (p,) in stored)  # plain JSON, as explicitly allowed (bytes: json.loads takes them)
 
 
 def test_the_connection_without_a_key_stops_with_a_clear_message(monkeypatch):
@@ -92,7 +122,7 @@ def _dump(store) -> bytes:
     if store.dialect == "postgres":
         cmd = ["pg_dump", "-h", "127.0.0.1", "-U", "postgres", name]
     else:
-        cmd = ["mariadb-dump", "-h", "127.0.0.1", "-u", "root", name]
+        cmd = ["mariadb-dump", "-h", "127.0.0.1", "-u", "root", "--hex-blob", name]
     return subprocess.run(cmd, check=True, capture_output=True).stdout
 
 
@@ -106,13 +136,15 @@ def test_a_dump_of_the_event_log_after_the_fixture_sync_holds_no_email_or_name_i
     users = {e["entity_key"]: e["payload"] for e in events(store, "user")}
     assert {p["email"] for p in users.values()} >= {email for email, *_ in people if email}
     # ...but not at rest
-    dump = _dump(store).decode("utf-8", "replace")
-    assert "moodle_sync_event_log" in dump and "enc1:" in dump
-    # a value standing on its own (a short name can occur by chance inside base64 ciphertext, not beside quotes)
+    dump, sealed = open_dump_blobs(_dump(store))  # plain-text payloads would read as such; sealed ones are elided
+    assert sealed == store.query("SELECT COUNT(*) FROM moodle_sync_event_log")[0][0] == 136 + 250 + 736
+    store.commit()
+    dump = dump.decode("utf-8", "replace")
+    assert "moodle_sync_event_log" in dump
+
     def found(value: str, text: str) -> bool:
         return bool(re.search(rf"(?<![A-Za-z0-9+/]){re.escape(value)}(?![A-Za-z0-9+/=])", text))
 
     leaked = sorted({value for row in people for value in row if value and found(value, dump)
                      and not found(value, empty)})
     assert leaked == []
-    assert re.search(r"(?<![A-Za-z0-9+/])enc1:[0-9a-f]{8}:[A-Za-z0-9+/]+=*", dump)

@@ -21,7 +21,7 @@ def test_after_a_key_rotation_every_row_is_resealed_under_the_new_key_and_the_ol
     add_events(store, "user", [(k, 1) for k in range(1, 2_501)])  # sealed under the tests' key
     # a row written while encryption was explicitly off
     _set(store, "UPDATE moodle_sync_event_log SET payload = %(p)s WHERE entity_key = '7'",
-         {"p": '{"userid":7,"username":"user7","sequence":1}'})
+         {"p": b'{"userid":7,"username":"user7","sequence":1}'})
     new_key = Fernet.generate_key().decode()
     rotated = PayloadCipher(tuple(parse_keys(f"{new_key} {TEST_ENCRYPTION_KEY}")))
     assert maintenance.reseal_payloads(store, rotated, batch=1_000) == 2_500

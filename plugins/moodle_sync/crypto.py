@@ -2,11 +2,13 @@
 
 The connection's password holds one or more Fernet-format keys (url-safe base64 of 32 bytes), separated by
 spaces, newest first: the newest encrypts, all decrypt, so a key is rotated by putting a new one in front
-and letting the maintenance DAG re-encrypt the old rows. A stored payload is ``enc1:<key id>:<base64 of
-nonce + ciphertext + tag>``; the event id is the associated data, so a ciphertext moved to another row does
-not decrypt. AES-GCM rather than Fernet: 3 us a row instead of 9 on the sync's hot path, authenticated all
-the same. Plain JSON (``{...}``) is what a sync without encryption stored; it is read as is and
-re-encrypted by the maintenance DAG once keys exist.
+and letting the maintenance DAG re-encrypt the old rows. A stored payload (a binary column) is
+``enc2:<key id>:`` followed by the raw nonce, ciphertext and tag; the event id is the associated data, so a
+ciphertext moved to another row does not decrypt. AES-GCM rather than Fernet: 2 us a row instead of 9 on
+the sync's hot path, authenticated all the same; raw bytes rather than base64: a quarter fewer bytes for
+the database to write (measured: 2.2 of the server's 16.5 s in an initial sync of 817,000 grades).
+Older forms are still read, and re-encrypted by the maintenance DAG: ``enc1:<key id>:<base64>`` (before
+migration 008) and plain JSON (``{...}``, what a sync without encryption stores).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import binascii
 import hashlib
 import logging
 import os
+import threading
 from dataclasses import dataclass
 
 from moodle_sync.sql import ConfigError
@@ -25,9 +28,39 @@ log = logging.getLogger(__name__)
 ENCRYPTION_CONN_ID = "moodle_sync_encryption"
 #: Set to true to run without the encryption connection: payloads (names, emails, grades) then sit in plain text.
 ALLOW_PLAINTEXT_ENV = "MOODLE_SYNC_ALLOW_PLAINTEXT"
-PREFIX = "enc1:"
+PREFIX = b"enc2:"  # raw nonce + ciphertext + tag
+BASE64_PREFIX = b"enc1:"  # base64 of the same, as stored before migration 008
+_KID_CHARS = 8
 _NONCE_BYTES = 12
 _GENERATE = "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+
+
+class _Nonces:
+    """Random 12-byte nonces drawn from the OS a block at a time: one getrandom() per 4,096 seals instead of one
+    per seal (measured: 2.9 us of a 6 us seal). A forked child drops the block it inherited, so no two
+    processes ever use the same nonce."""
+
+    BLOCK = 4096
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._block, self._at = b"", 0
+        os.register_at_fork(after_in_child=self._drop)
+
+    def _drop(self) -> None:
+        self._lock = threading.Lock()
+        self._block, self._at = b"", 0
+
+    def take(self) -> bytes:
+        with self._lock:
+            if self._at >= len(self._block):
+                self._block, self._at = os.urandom(_NONCE_BYTES * self.BLOCK), 0
+            at = self._at
+            self._at = at + _NONCE_BYTES
+        return self._block[at:at + _NONCE_BYTES]
+
+
+_nonces = _Nonces()
 
 
 def key_id(key: bytes) -> str:
@@ -68,34 +101,40 @@ class PayloadCipher:
         return self._newest is not None
 
     @property
-    def current_prefix(self) -> str | None:
+    def current_prefix(self) -> bytes | None:
         """What every row sealed under the newest key starts with (None without keys)."""
-        return f"{PREFIX}{self._newest[0]}:" if self._newest else None
+        return PREFIX + self._newest[0].encode() + b":" if self._newest else None
 
-    def seal(self, payload: bytes, event_id: str) -> str:
+    def seal(self, payload: bytes, event_id: str) -> bytes:
         """The stored form of a payload (JSON bytes) for the row ``event_id``."""
         if self._newest is None:
-            return payload.decode()
+            return payload
         kid, aead = self._newest
-        nonce = os.urandom(_NONCE_BYTES)
-        sealed = aead.encrypt(nonce, payload, event_id.encode())
-        return f"{PREFIX}{kid}:{base64.b64encode(nonce + sealed).decode()}"
+        nonce = _nonces.take()
+        return b"%s%s:%s%s" % (PREFIX, kid.encode(), nonce, aead.encrypt(nonce, payload, event_id.encode()))
 
-    def open(self, stored: str, event_id: str) -> str:
+    def open(self, stored: bytes | memoryview | str, event_id: str) -> str:
         """The JSON payload of a stored row; raises ConfigError when its key is not in the connection."""
-        if not stored.startswith(PREFIX):
-            return stored
-        kid, _, body = stored[len(PREFIX):].partition(":")
-        aead = self._by_id.get(kid)
+        stored = stored.encode() if isinstance(stored, str) else bytes(stored)
+        if stored.startswith(PREFIX):
+            kid, raw = stored[len(PREFIX):len(PREFIX) + _KID_CHARS], stored[len(PREFIX) + _KID_CHARS + 1:]
+        elif stored.startswith(BASE64_PREFIX):
+            kid, _, body = stored[len(BASE64_PREFIX):].partition(b":")
+            raw = base64.b64decode(body)
+        else:
+            return stored.decode()
+        aead = self._by_id.get(kid.decode("ascii", "replace"))
         if aead is None:
             raise ConfigError(
-                f"event {event_id} is encrypted under key {kid}, which connection {ENCRYPTION_CONN_ID!r} does not "
-                f"hold: put that key back (after the newest) until the maintenance DAG has re-encrypted the log")
-        raw = base64.b64decode(body)
+                f"event {event_id} is encrypted under key {kid.decode('ascii', 'replace')}, which connection "
+                f"{ENCRYPTION_CONN_ID!r} does not hold: put that key back (after the newest) until the maintenance "
+                f"DAG has re-encrypted the log")
         return aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], event_id.encode()).decode()
 
-    def reseal(self, stored: str, event_id: str) -> str | None:
-        """The row under the newest key, or None when it already is (or when there are no keys)."""
+    def reseal(self, stored: bytes | memoryview | str, event_id: str) -> bytes | None:
+        """The row under the newest key (and in the newest form), or None when it already is (or when there
+        are no keys)."""
+        stored = stored.encode() if isinstance(stored, str) else bytes(stored)
         if self._newest is None or stored.startswith(self.current_prefix):
             return None
         return self.seal(self.open(stored, event_id).encode(), event_id)

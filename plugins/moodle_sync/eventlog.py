@@ -118,17 +118,23 @@ def entity_lock(db: Database, entity: str, timeout: float = 3600.0):
             log.warning("%s: could not release the entity lock (the connection is closing)", entity)
 
 
-def write_events(db: Database, events: Sequence[tuple], states: Sequence[tuple]) -> None:
-    """Insert new event rows and move their keys' state forward (no commit: the caller's transaction)."""
+def write_events(db: Database, events: Sequence[tuple], states: Sequence[tuple], *, new_keys: bool = False) -> None:
+    """Insert new event rows and move their keys' state forward (no commit: the caller's transaction).
+
+    ``new_keys``: no key of ``states`` has a state yet (an initial sync), so they are inserted, not upserted.
+    On MariaDB/MySQL both go in by LOAD DATA where the connection allows it (``Database.load_rows``)."""
+    mysql = db.dialect == "mysql"
     # event rows: entity_type, status, next_retry_at, dag_run_id and the three timestamps are the chunk's own
-    db.insert_many(db.sql(AREA, "insert_event"), events, constant_columns=(2, 6, 7, 9, 10, 11, 12))
-    if db.dialect == "postgres" and len(states) > 100:  # COPY to a staging table, then one upsert
+    db.insert_many(db.sql(AREA, "insert_event"), events, constant_columns=(2, 6, 7, 9, 10, 11, 12),
+                   load_sql=db.sql(AREA, "load_events") if mysql else None)
+    if not mysql and len(states) > 100:  # COPY to a staging table, then one upsert
         db.execute(db.sql(AREA, "state_stage"))
         db.execute(db.sql(AREA, "state_stage_clear"))
         db.insert_many(db.sql(AREA, "state_stage_copy"), states)
         db.execute(db.sql(AREA, "state_stage_merge"))
     else:
-        db.insert_many(db.sql(AREA, "upsert_state"), states, constant_columns=(0, 4))
+        db.insert_many(db.sql(AREA, "upsert_state"), states, constant_columns=(0, 4),
+                       load_sql=db.sql(AREA, "load_new_states") if mysql and new_keys else None)
 
 
 def quarantine(db: Database, entity: str, rows: Iterable[tuple[str, str]], run_id: str | None) -> None:

@@ -28,7 +28,7 @@ def reseal_payloads(store: Database, cipher: PayloadCipher, *, batch: int = 2_00
     if not cipher.encrypts:
         log.info("no encryption key: nothing to re-encrypt")
         return 0
-    pattern = cipher.current_prefix + "%"  # enc1:<hex>: holds no LIKE wildcard
+    pattern = cipher.current_prefix + b"%"  # enc2:<hex>: holds no LIKE wildcard
     after, done = 0, 0
     while True:
         rows = store.query(store.sql(AREA, "payloads_to_reseal"),

@@ -95,6 +95,8 @@ class PayloadCipher:
 
         object.__setattr__(self, "_by_id", {key_id(k): AESGCM(k) for k in self.keys})
         object.__setattr__(self, "_newest", (key_id(self.keys[0]), AESGCM(self.keys[0])) if self.keys else None)
+        object.__setattr__(self, "_seal_with", (PREFIX + key_id(self.keys[0]).encode() + b":",
+                                                AESGCM(self.keys[0]).encrypt) if self.keys else None)
 
     @property
     def encrypts(self) -> bool:
@@ -107,11 +109,11 @@ class PayloadCipher:
 
     def seal(self, payload: bytes, event_id: str) -> bytes:
         """The stored form of a payload (JSON bytes) for the row ``event_id``."""
-        if self._newest is None:
+        if self._seal_with is None:
             return payload
-        kid, aead = self._newest
+        prefix, encrypt = self._seal_with
         nonce = _nonces.take()
-        return b"%s%s:%s%s" % (PREFIX, kid.encode(), nonce, aead.encrypt(nonce, payload, event_id.encode()))
+        return prefix + nonce + encrypt(nonce, payload, event_id.encode())
 
     def open(self, stored: bytes | memoryview | str, event_id: str) -> str:
         """The JSON payload of a stored row; raises ConfigError when its key is not in the connection."""

@@ -273,6 +273,8 @@ def _tsv_column(column: Sequence[Any]) -> list[bytes]:
     kinds.discard(_NONE_TYPE)
     if kinds <= {int}:
         return [_NULL if v is None else b"%d" % v for v in column]
+    if kinds == {bytes}:  # binary (a payload): random bytes nearly always hold one to escape
+        return [_NULL if v is None else _tsv_text(v) for v in column]
     if kinds <= {str, bytes}:
         values = [v if v is None or v.__class__ is bytes else v.encode() for v in column]
         probe = b"".join([v for v in values if v]) if nullable else b"".join(values)

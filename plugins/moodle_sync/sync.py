@@ -107,7 +107,7 @@ def _json_lines(df, fields: dict[str, str]) -> list[bytes]:
     if not len(df):
         return []
     frame = pd.DataFrame({name: df[column].to_numpy() for name, column in fields.items()})
-    return [bytes(raw) for raw in _split_json_array(frame.to_json(orient="records", force_ascii=False))]
+    return [bytes(raw) for raw in _split_json_array(frame.to_json(orient="records", force_ascii=False).encode())]
 
 
 def _digest(line: bytes) -> str:
@@ -377,7 +377,9 @@ def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Wi
     chunk_after = resume_after
     try:
         for columns, rows in moodle.stream(select, params, chunk_rows):
-            df = transform(pd.DataFrame.from_records(rows, columns=columns), window.now)
+            # object columns as the driver gave them: the transform types every column itself (inferring
+            # pandas' str dtype first and converting back cost 10 % of the chunk's pandas time; same JSON)
+            df = transform(pd.DataFrame(rows, columns=columns, dtype=object), window.now)
             del rows
             result.read += len(df)
             chunk = None

@@ -1,7 +1,8 @@
 """pandas transforms: derive what Moodle computes (effective enrolment, grade percentage, role) and
 validate each chunk. A row that fails validation gets a ``quarantine_reason``; nothing is dropped.
 
-Every function takes the raw chunk as read by the entity's SQL and returns it with derived columns
+Every function takes the raw chunk as read by the entity's SQL (object columns: the driver's values; each function
+types every column it reads) and returns it with derived columns
 plus ``quarantine_reason`` (None for a good row).
 """
 

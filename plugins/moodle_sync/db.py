@@ -70,11 +70,13 @@ class Database:
             cur.executemany(sql, rows)
 
     def insert_many(self, sql: str, rows: Sequence[Sequence[Any]], max_bytes: int = 4 << 20,
-                    constant_columns: Sequence[int] = (), load_sql: str | None = None) -> None:
+                    constant_columns: Sequence[int] = (), load_sql: str | None = None,
+                    copy_types: Sequence[str] = ()) -> None:
         """Insert many rows through a statement whose ``{values}`` stands for the row list.
 
         ``load_sql``: the same rows as a ``LOAD DATA LOCAL INFILE {file}`` statement (MariaDB/MySQL), used on a
         connection opened with ``bulk_load``: see ``load_rows``. A server that refuses it gets the INSERT.
+        ``copy_types``: the PostgreSQL types of a ``COPY ... (FORMAT BINARY)`` statement's columns.
 
         MySQLdb has no server-side binding: its own executemany builds this same multi-row text with the
         connection's escaping, but its statement rewrite gives up on ``ON DUPLICATE KEY ... VALUES()``
@@ -90,6 +92,8 @@ class Database:
             return
         if self.dialect != "mysql" and sql.lstrip().upper().startswith("COPY"):
             with self.conn.cursor() as cur, cur.copy(sql) as copy:  # PostgreSQL's bulk path
+                if copy_types:  # FORMAT BINARY: every column's type named, values sent as PostgreSQL stores them
+                    copy.set_types(copy_types)
                 for row in rows:
                     copy.write_row(row)
             return

@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
+import uuid
 from collections.abc import Iterable, Sequence
 
 from moodle_sync.db import Database, utcnow
@@ -118,19 +119,27 @@ def entity_lock(db: Database, entity: str, timeout: float = 3600.0):
             log.warning("%s: could not release the entity lock (the connection is closing)", entity)
 
 
+#: PostgreSQL types of the columns of insert_event and state_stage_copy (binary COPY, postgres/*.sql)
+EVENT_COPY_TYPES = ("uuid", "text", "text", "text", "int4", "bytea", "text", "timestamptz", "int8", "text",
+                    "timestamptz", "timestamptz", "timestamptz")
+STATE_COPY_TYPES = ("text", "text", "int4", "text", "timestamptz", "text", "int2")
+
+
 def write_events(db: Database, events: Sequence[tuple], states: Sequence[tuple], *, new_keys: bool = False) -> None:
     """Insert new event rows and move their keys' state forward (no commit: the caller's transaction).
 
     ``new_keys``: no key of ``states`` has a state yet (an initial sync), so they are inserted, not upserted.
     On MariaDB/MySQL both go in by LOAD DATA where the connection allows it (``Database.load_rows``)."""
     mysql = db.dialect == "mysql"
+    if not mysql:  # binary COPY: the event id as a uuid (measured: 2-3x cheaper than text COPY on both sides)
+        events = [(uuid.UUID(e[0]),) + tuple(e[1:]) for e in events]
     # event rows: entity_type, status, next_retry_at, dag_run_id and the three timestamps are the chunk's own
     db.insert_many(db.sql(AREA, "insert_event"), events, constant_columns=(2, 6, 7, 9, 10, 11, 12),
-                   load_sql=db.sql(AREA, "load_events") if mysql else None)
+                   load_sql=db.sql(AREA, "load_events") if mysql else None, copy_types=EVENT_COPY_TYPES)
     if not mysql and len(states) > 100:  # COPY to a staging table, then one upsert
         db.execute(db.sql(AREA, "state_stage"))
         db.execute(db.sql(AREA, "state_stage_clear"))
-        db.insert_many(db.sql(AREA, "state_stage_copy"), states)
+        db.insert_many(db.sql(AREA, "state_stage_copy"), states, copy_types=STATE_COPY_TYPES)
         db.execute(db.sql(AREA, "state_stage_merge"))
     else:
         db.insert_many(db.sql(AREA, "upsert_state"), states, constant_columns=(0, 4),

@@ -372,6 +372,7 @@ def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Wi
     created_type, updated_type = spec.event_types
     deleted_type = f"{spec.name}.deleted"
     identity_fields = {f: spec.payload_fields[f] for f in spec.identity_fields}
+    identity_columns = list(dict.fromkeys(identity_fields.values()))
     writer = _ChunkWriter(store)
     progress = _Progress(spec, moodle, prefix, resume_after, started) if window.full else None
     chunk_after = resume_after
@@ -428,10 +429,11 @@ def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Wi
                 events.append((eid, etype, spec.name, key, sequence, payload,
                                "pending", now_ts, modified[i], run_id, now_ts, now_ts, now_ts))
                 written.append((i, key, sequence, digest))
-            # the whole chunk's (narrow) identity JSON, picked by position: cheaper than selecting rows of the wide frame
-            ids = _json_lines(df, identity_fields) if identity_fields and written else None
-            new_states = [(spec.name, key, sequence, digest, now_ts, ids[i].decode() if ids else None, 0)
-                          for i, key, sequence, digest in written]
+            # the written rows' ids, selected from the identity columns alone (not the wide frame)
+            ids = _json_lines(df[identity_columns].iloc[[w[0] for w in written]], identity_fields) \
+                if identity_fields and written else None
+            new_states = [(spec.name, key, sequence, digest, now_ts, ids[n].decode() if ids else None, 0)
+                          for n, (_, key, sequence, digest) in enumerate(written)]
             # no key had a state before this run and none is written twice: its states are inserted, not upserted
             new_keys = not state_exists and len({w[1] for w in written}) == len(written)
             writer.submit(_write_chunk, spec.name, events, new_states, bad_rows, run_id, chunk, new_keys)

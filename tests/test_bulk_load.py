@@ -1,6 +1,7 @@
-"""MariaDB's bulk path (LOAD DATA LOCAL INFILE from memory, db.Database.load_rows): what goes in comes back the
-same, nothing is skipped silently, a server or client that refuses it gets the INSERT path, and the sync's
-chunk writers use it (every chunk of an initial sync)."""
+"""The bulk paths of the event log: on MariaDB LOAD DATA LOCAL INFILE from memory (db.Database.load_rows): what
+goes in comes back the same, nothing is skipped silently, a server or client that refuses it gets the INSERT
+path, and the sync's chunk writers use it (every chunk of an initial sync); on PostgreSQL binary COPY, whose
+values come back the same too."""
 
 from __future__ import annotations
 
@@ -55,6 +56,22 @@ def test_values_of_every_kind_come_back_exactly_as_they_went_in(mariadb_store):
     kept = mariadb_store.query("SELECT entity_key, content_hash, key_identity FROM moodle_sync_entity_state")
     assert sorted(kept) == sorted((s[1], s[3], s[5]) for s in states)
     writer.close()
+
+
+def test_postgresql_binary_copy_brings_back_every_kind_of_value_too():
+    store = fresh_database("postgres", scratch_db("mzs_test_bulk_pg"), "moodle_sync_db")
+    try:
+        eventlog.migrate(store)
+        rows, states = _rows(store, 150, payload=lambda i: ODD_BYTES + bytes([i]))  # > 100 states: staged COPY
+        eventlog.write_events(store, rows, states)
+        store.commit()
+        back = store.query("SELECT event_id::text, event_type, entity_type, entity_key, sequence, payload, status, "
+                           "next_retry_at, source_modified, dag_run_id FROM moodle_sync_event_log ORDER BY id")
+        assert [tuple(r) for r in back] == [r[:10] for r in rows]
+        kept = store.query("SELECT entity_key, content_hash, key_identity FROM moodle_sync_entity_state")
+        assert sorted(kept) == sorted((s[1], s[3], s[5]) for s in states)
+    finally:
+        store.close()
 
 
 def test_a_duplicate_is_an_error_not_a_skipped_row_and_the_chunk_is_undone(mariadb_store):

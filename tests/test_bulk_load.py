@@ -1,20 +1,25 @@
 """The bulk paths of the event log: on MariaDB LOAD DATA LOCAL INFILE from memory (db.Database.load_rows): what
 goes in comes back the same, nothing is skipped silently, a server or client that refuses it gets the INSERT
 path, and the sync's chunk writers use it (every chunk of an initial sync); on PostgreSQL binary COPY, whose
-values come back the same too."""
+values come back the same too. And the binary payload column (migration 008) over an older log."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import os
 import uuid
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from conftest import fresh_database, scratch_db
+from conftest import TEST_ENCRYPTION_KEY, fresh_database, scratch_db
 from helpers import events, moodle_exec, run_sync
-from moodle_sync import db, eventlog
+from moodle_sync import db, eventlog, maintenance
+from moodle_sync.crypto import cipher_from_connection, key_id, parse_keys
 from moodle_sync.db import BulkLoadError, utcnow
+from moodle_sync.sql import migrations, split_statements
 
 ODD_BYTES = b"enc2:0123abcd:" + bytes(range(256)) + b"\\N\t\n\\\x00 end"
 
@@ -32,8 +37,8 @@ def _rows(store, count: int, payload=lambda i: b"{}") -> tuple[list[tuple], list
     events_, states = [], []
     for i in range(count):
         eid = str(uuid.uuid4())
-        events_.append((eid, "grade.created", "grade", f"{i}:7", 1, payload(i), "pending", now, None if i % 2 else 1700000000,
-                        "manual__2026-11-27T10:00:00+00:00\tüñï", now, now, now))
+        events_.append((eid, "grade.created", "grade", f"{i}:7", 1, payload(i), "pending", now,
+                        None if i % 2 else 1700000000, "manual__2026-11-27T10:00:00+00:00\tüñï", now, now, now))
         states.append(("grade", f"{i}:7", 1, f"{i:032x}", now, json.dumps({"userid": i, "note": "a\\b\tc"}), 0))
     return events_, states
 
@@ -129,3 +134,39 @@ def test_the_initial_sync_writes_every_chunk_by_load_data_and_later_runs_upsert_
     state = mariadb_store.query("SELECT sequence FROM moodle_sync_entity_state WHERE entity_key = '104:30'")
     mariadb_store.commit()
     assert state == [(2,)]
+
+
+@pytest.mark.parametrize("dialect", ["mysql", "postgres"])
+def test_payloads_stored_as_text_before_migration_008_open_after_it_and_are_resealed_as_bytes(dialect):
+    store = fresh_database(dialect, scratch_db("mzs_test_upgrade"), "moodle_sync_db")
+    try:
+        store.execute(store.sql("eventlog", "migrations_table"))
+        for version, name, body in migrations(dialect):  # the event log as the version before 008 left it
+            if version < 8:
+                for statement in split_statements(body):
+                    store.execute(statement)
+                store.execute(store.sql("eventlog", "record_migration"), {"version": version, "name": name})
+        key = parse_keys(TEST_ENCRYPTION_KEY)[0]
+        old = {}
+        texts = ('{"userid":1,"username":"ana","sequence":1}', '{"userid":2,"city":"Kraków","sequence":1}')
+        for n, text in enumerate(texts):
+            eid = str(uuid.uuid4())
+            nonce = os.urandom(12)
+            body = base64.b64encode(nonce + AESGCM(key).encrypt(nonce, text.encode(), eid.encode())).decode()
+            sealed = f"enc1:{key_id(key)}:{body}"  # the text form stored before 008
+            old[eid] = text
+            store.execute("INSERT INTO moodle_sync_event_log (event_id, event_type, entity_type, entity_key, sequence, "
+                          "payload, status) VALUES (%s, 'user.created', 'user', %s, 1, %s, 'pending')",
+                          (eid, str(n + 1), sealed if n == 0 else text))  # the second one as plain JSON
+        store.commit()
+        assert eventlog.migrate(store) == [8]
+        assert {e["event_id"]: json.dumps(e["payload"], ensure_ascii=False, separators=(",", ":"))
+                for e in events(store)} == old
+        assert maintenance.reseal_payloads(store, cipher_from_connection()) == 2
+        stored = [bytes(p) for (p,) in store.query("SELECT payload FROM moodle_sync_event_log")]
+        store.commit()
+        assert all(p.startswith(cipher_from_connection().current_prefix) for p in stored)
+        assert {e["event_id"]: e["payload"]["userid"] for e in events(store)} == {
+            eid: json.loads(text)["userid"] for eid, text in old.items()}
+    finally:
+        store.close()

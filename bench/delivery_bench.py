@@ -20,7 +20,7 @@ import sys
 import time
 import uuid
 
-from bench.common import db_name, ROOT, URIS, recreate, write_figures
+from bench.common import db_name, encrypt_payloads, ROOT, URIS, recreate, write_figures
 
 STORE_DB = db_name("bench_delivery")
 PAYLOAD = json.dumps({"userid": 1, "username": "a.user", "email": "a.user@example.edu", "firstname": "Zoë",
@@ -49,14 +49,17 @@ def start_receiver(port: int) -> subprocess.Popen:
 
 def fill(events: int) -> None:
     from moodle_sync import db, eventlog
+    from moodle_sync.crypto import cipher_from_connection
     from moodle_sync.db import utcnow
 
     store = db.connect("moodle_sync_db")
     eventlog.migrate(store)
+    seal = cipher_from_connection().seal  # stored as the sync stores them: delivery opens each one
     now = store.ts(utcnow())
     for start in range(0, events, 20_000):
-        rows = [(str(uuid.uuid4()), "user.updated", "user", str(k), 1, PAYLOAD, "pending", now, None, "bench", now,
-                 now, now) for k in range(start, min(events, start + 20_000))]
+        ids = [str(uuid.uuid4()) for _ in range(start, min(events, start + 20_000))]
+        rows = [(eid, "user.updated", "user", str(start + n), 1, seal(PAYLOAD.encode(), eid), "pending", now, None,
+                 "bench", now, now, now) for n, eid in enumerate(ids)]
         eventlog.write_events(store, rows, [])
         store.commit()
     store.close()
@@ -113,6 +116,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
     os.environ["AIRFLOW_CONN_MOODLE_SYNC_DB"] = URIS[args.store].format(STORE_DB)
+    encrypt_payloads()
     recreate(args.store, STORE_DB)
     fill(args.events)
     port = free_port()

@@ -93,10 +93,11 @@ class PayloadCipher:
     def __post_init__(self):
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-        object.__setattr__(self, "_by_id", {key_id(k): AESGCM(k) for k in self.keys})
-        object.__setattr__(self, "_newest", (key_id(self.keys[0]), AESGCM(self.keys[0])) if self.keys else None)
-        object.__setattr__(self, "_seal_with", (PREFIX + key_id(self.keys[0]).encode() + b":",
-                                                AESGCM(self.keys[0]).encrypt) if self.keys else None)
+        by_id = {key_id(k): AESGCM(k) for k in self.keys}
+        object.__setattr__(self, "_by_id", by_id)
+        # (stored prefix, cipher) of the newest key: what seal uses and what every row it seals starts with
+        newest = key_id(self.keys[0]) if self.keys else None
+        object.__setattr__(self, "_newest", (PREFIX + newest.encode() + b":", by_id[newest]) if newest else None)
 
     @property
     def encrypts(self) -> bool:
@@ -105,15 +106,15 @@ class PayloadCipher:
     @property
     def current_prefix(self) -> bytes | None:
         """What every row sealed under the newest key starts with (None without keys)."""
-        return PREFIX + self._newest[0].encode() + b":" if self._newest else None
+        return self._newest[0] if self._newest else None
 
     def seal(self, payload: bytes, event_id: str) -> bytes:
         """The stored form of a payload (JSON bytes) for the row ``event_id``."""
-        if self._seal_with is None:
+        if self._newest is None:
             return payload
-        prefix, encrypt = self._seal_with
+        prefix, aead = self._newest
         nonce = _nonces.take()
-        return prefix + nonce + encrypt(nonce, payload, event_id.encode())
+        return prefix + nonce + aead.encrypt(nonce, payload, event_id.encode())
 
     def open(self, stored: bytes | memoryview | str, event_id: str) -> str:
         """The JSON payload of a stored row; raises ConfigError when its key is not in the connection."""

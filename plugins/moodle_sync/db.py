@@ -244,10 +244,15 @@ LOCAL_INFILE_REFUSED = frozenset({1148, 3948, 2068, 4166})
 _QUOTED, _ELIDED = re.compile(r"'[^']*'"), "'...'"
 
 
+def _tsv_special(value: bytes) -> bool:
+    """Whether LOAD DATA's default format must escape something in ``value`` (backslash, tab, newline, NUL).
+    Four C-speed membership tests: a regular expression took 3 us on a 900-byte payload."""
+    return b"\\" in value or b"\t" in value or b"\n" in value or b"\x00" in value
+
+
 def _tsv_text(value: bytes) -> bytes:
-    """A field of LOAD DATA's default format: backslash, tab, newline and NUL escaped with a backslash.
-    (Four C-speed membership tests: a regular expression took 3 us on a 900-byte payload.)"""
-    if b"\\" in value or b"\t" in value or b"\n" in value or b"\x00" in value:
+    """A field of LOAD DATA's default format: backslash, tab, newline and NUL escaped with a backslash."""
+    if _tsv_special(value):
         return value.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n").replace(b"\x00", b"\\0")
     return value
 
@@ -282,7 +287,7 @@ def _tsv_column(column: Sequence[Any]) -> list[bytes]:
     if kinds <= {str, bytes}:
         values = [v if v is None or v.__class__ is bytes else v.encode() for v in column]
         probe = b"".join([v for v in values if v]) if nullable else b"".join(values)
-        if b"\\" in probe or b"\t" in probe or b"\n" in probe or b"\x00" in probe:
+        if _tsv_special(probe):
             values = [v if v is None else _tsv_text(v) for v in values]
         return [_NULL if v is None else v for v in values] if nullable else values
     memo: dict = {}
@@ -291,8 +296,8 @@ def _tsv_column(column: Sequence[Any]) -> list[bytes]:
 
 def _tsv(rows: Sequence[Sequence[Any]], constant_columns: Sequence[int] = ()) -> bytes:
     """Rows as LOAD DATA's default text format (tab-separated, one line a row, NULL as \\N), built column by
-    column (measured: 1.2 instead of 4.4 us per event row built value by value). Values constant in every row
-    (``constant_columns``) are converted once."""
+    column (measured: 2.8 instead of 3.9 us per event row and 0.65 instead of 2.2 per state row when built value
+    by value). Values constant in every row (``constant_columns``) are converted once."""
     if not rows:
         return b""
     fields = []

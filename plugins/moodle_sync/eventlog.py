@@ -132,7 +132,7 @@ def write_events(db: Database, events: Sequence[tuple], states: Sequence[tuple],
     On MariaDB/MySQL both go in by LOAD DATA where the connection allows it (``Database.load_rows``)."""
     mysql = db.dialect == "mysql"
     if not mysql:  # binary COPY: the event id as a uuid (measured: 2-3x cheaper than text COPY on both sides)
-        events = [(uuid.UUID(e[0]),) + tuple(e[1:]) for e in events]
+        events = [(uuid.UUID(e[0]),) + e[1:] for e in events]
     # event rows: entity_type, status, next_retry_at, dag_run_id and the three timestamps are the chunk's own
     db.insert_many(db.sql(AREA, "insert_event"), events, constant_columns=(2, 6, 7, 9, 10, 11, 12),
                    load_sql=db.sql(AREA, "load_events") if mysql else None, copy_types=EVENT_COPY_TYPES)

@@ -80,8 +80,6 @@ def entity_intervals() -> dict[str, int]:
     return {spec.name: schedule_interval_seconds(spec.schedule) for spec in ENTITIES}
 
 
-
-
 def _parse(ts: str) -> dt.datetime:
     value = dt.datetime.fromisoformat(ts)
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)

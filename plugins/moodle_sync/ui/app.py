@@ -74,8 +74,6 @@ def _airflow_base(request: Request) -> str:
     return _base(request).removesuffix(URL_PREFIX)
 
 
-
-
 def since_iso(value) -> float | None:
     if not value:
         return None

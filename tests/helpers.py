@@ -6,7 +6,7 @@ import json
 import re
 import time
 
-from moodle_sync import eventlog
+from moodle_sync import eventlog, payloads
 from moodle_sync.crypto import cipher_from_connection
 from moodle_sync.entities import BY_NAME
 from moodle_sync.sync import sync_entity
@@ -48,7 +48,7 @@ def events(store, entity: str | None = None) -> list[dict]:
         item = dict(zip(names, row))
         item["event_id"] = str(item["event_id"])
         item["stored_payload"] = item["payload"]
-        item["payload"] = json.loads(cipher.open(item["payload"], item["event_id"]))
+        item["payload"] = payloads.as_dict(cipher.open(item["payload"], item["event_id"]))
         out.append(item)
     return out
 

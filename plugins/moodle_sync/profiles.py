@@ -11,7 +11,8 @@ import time
 
 import msgspec
 
-_decode = msgspec.json.Decoder().decode
+from moodle_sync.payloads import as_dict
+
 _encode = msgspec.json.Encoder().encode
 
 #: The backend of the legacy plugin accepts only these types (../shared/contracts/LEGACY_WEBHOOK.md):
@@ -41,22 +42,22 @@ def legacy_event_data(event_type: str, data: dict) -> dict:
     return data
 
 
-def legacy(event_id: str, event_type: str, payload: str, now: float | None = None) -> bytes:
+def legacy(event_id: str, event_type: str, payload: str | bytes, now: float | None = None) -> bytes:
     """``{event_id, event_type, event_data, moodle_event_id, timestamp}`` exactly as the plugin sent it."""
     body = {
         "event_id": event_id,
         "event_type": LEGACY_TYPES[event_type],
-        "event_data": legacy_event_data(event_type, _decode(payload)),
+        "event_data": legacy_event_data(event_type, as_dict(payload)),
         "moodle_event_id": None,
         "timestamp": int(now if now is not None else time.time()),
     }
     return _encode(body)
 
 
-def standard(event_id: str, event_type: str, payload: str, now: float | None = None) -> bytes:
+def standard(event_id: str, event_type: str, payload: str | bytes, now: float | None = None) -> bytes:
     """Standard Webhooks payload: ``{"type": "user.updated", "timestamp": ISO 8601, "data": {...}}``."""
     moment = dt.datetime.fromtimestamp(now if now is not None else time.time(), dt.timezone.utc)
-    body = {"type": event_type, "timestamp": moment.isoformat().replace("+00:00", "Z"), "data": _decode(payload)}
+    body = {"type": event_type, "timestamp": moment.isoformat().replace("+00:00", "Z"), "data": as_dict(payload)}
     return _encode(body)
 
 

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import msgspec
 
-from moodle_sync import candidates, deletes, eventlog
+from moodle_sync import candidates, deletes, eventlog, payloads
 from moodle_sync.crypto import PayloadCipher, cipher_from_connection
 from moodle_sync.db import Database, utcnow
 from moodle_sync.entities import EntitySpec
@@ -95,10 +95,11 @@ def site_config(moodle: Database, prefix: str) -> dict[str, str]:
 _split_json_array = msgspec.json.Decoder(list[msgspec.Raw]).decode
 
 
-def _json_lines(df, fields: dict[str, str]) -> list[bytes]:
-    """One compact JSON object per row (payload field -> column), encoded for the whole chunk in C.
+def _json_lines(df, fields: dict[str, str], orient: str = "records") -> list[bytes]:
+    """One compact JSON text per row, encoded for the whole chunk in C: an object (payload field -> column)
+    or, with ``orient="values"``, the array of the values in field order.
 
-    pandas writes the array; msgspec splits it into the rows' raw bytes without decoding them.
+    pandas writes the array of rows; msgspec splits it into the rows' raw bytes without decoding them.
     NaN/NA become null; floats keep up to 10 decimals (Moodle stores 5); key order is the field order.
     (pandas' own ``lines=True`` was measured: twice as slow.)
     """
@@ -107,7 +108,7 @@ def _json_lines(df, fields: dict[str, str]) -> list[bytes]:
     if not len(df):
         return []
     frame = pd.DataFrame({name: df[column].to_numpy() for name, column in fields.items()})
-    return [bytes(raw) for raw in _split_json_array(frame.to_json(orient="records", force_ascii=False).encode())]
+    return [bytes(raw) for raw in _split_json_array(frame.to_json(orient=orient, force_ascii=False).encode())]
 
 
 def _digest(line: bytes) -> str:
@@ -364,11 +365,13 @@ def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Wi
             params.update(candidates.key_params(moodle, named))
     select = moodle.sql("moodle", spec.select_sql, changed=changed, **fragments)
 
-    # Payload fields in hashing order: the change fields first, then the context fields from `boundary` on.
-    payload_fields = {f: spec.payload_fields[f] for f in spec.change_fields}
-    context_fields = [f for f in spec.payload_fields if f not in payload_fields]
-    payload_fields.update({f: spec.payload_fields[f] for f in context_fields})
-    boundary = f',"{context_fields[0]}":'.encode() if context_fields else b""
+    # The change hash reads the change fields as a JSON object (its text without the closing brace when
+    # other fields follow: what it always read); the payload stores every field's value (moodle_sync.payloads).
+    stored = payloads.stored_fields(spec)[:-1]
+    change_fields = {f: spec.payload_fields[f] for f in spec.change_fields}
+    payload_fields = {f: spec.payload_fields[f] for f in stored}
+    hash_whole_line = len(stored) == len(change_fields)
+    row_head = payloads.row_head(spec)
     created_type, updated_type = spec.event_types
     deleted_type = f"{spec.name}.deleted"
     identity_fields = {f: spec.payload_fields[f] for f in spec.identity_fields}
@@ -396,10 +399,8 @@ def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Wi
                     result.quarantine_reasons[reason] = result.quarantine_reasons.get(reason, 0) + 1
                 df = df[~bad]
             keys = _entity_keys(df, spec)
-            # One JSON encoding per row serves both the change hash (its prefix: the change fields come
-            # first) and the payload (the sequence is appended once it is known).
-            lines = _json_lines(df, payload_fields)
-            digests = [_digest(line[:line.find(boundary)] if boundary else line) for line in lines]
+            digests = [_digest(line if hash_whole_line else line[:-1]) for line in _json_lines(df, change_fields)]
+            lines = _json_lines(df, payload_fields, orient="values")
             states = eventlog.lookup_state(writer.reader, spec.name, keys) if state_exists else {}
             has_value = df[spec.has_value_column].tolist() if spec.has_value_column else None
             deleted = df[spec.deleted_flag].tolist() if spec.deleted_flag else None
@@ -425,7 +426,7 @@ def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Wi
                 states[key] = (sequence, digest, False, True)  # a key seen twice in one run is one change
                 etype = deleted_type if deleted and deleted[i] else created_type if first else updated_type
                 eid = make_event_id(key, sequence)
-                payload = seal(lines[i][:-1] + b',"sequence":%d}' % sequence, eid)
+                payload = seal(row_head + lines[i][1:-1] + b",%d]" % sequence, eid)
                 events.append((eid, etype, spec.name, key, sequence, payload,
                                "pending", now_ts, modified[i], run_id, now_ts, now_ts, now_ts))
                 written.append((i, key, sequence, digest))

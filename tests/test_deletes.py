@@ -14,7 +14,7 @@ import pytest
 
 import moodle_writes as mw
 from helpers import by_key, events, moodle_exec, reconcile, run_sync
-from moodle_sync import deletes, eventlog, profiles
+from moodle_sync import deletes, eventlog, payloads, profiles
 from moodle_sync.sync import EVENT_NAMESPACE
 
 SITE = "0k0QDcwICiIHFGvyaA0hLu5CfvGQwyVnlocalhost"  # mdl_config.siteidentifier of the fixture
@@ -366,3 +366,24 @@ def test_reconciliation_keeps_the_ids_of_states_written_before_they_were_kept(mo
     assert reconcile("enrolment", moodle, store, now=now + 15).deleted == 1
     p = new_events(store, before)[0]["payload"]
     assert (p["enrollment_id"], p["userid"], p["courseid"], p["enrol_method"]) == (253, 117, 7, "manual")
+
+
+def test_ids_kept_as_json_objects_before_the_values_format_still_name_what_was_deleted(moodle, store):
+    """States written before moodle_sync.payloads kept their ids as a JSON object; the sync now writes
+    ``["<entity>.ids/<schema>", ...]``. Reconciliation alone (no log row to name the ids) reads both."""
+    now = int(time.time())
+    initial(moodle, store, now)
+    kept = store.query("SELECT entity_type, entity_key, key_identity FROM moodle_sync_entity_state")
+    assert kept and all(ids.startswith(f'["{entity}.ids/') for entity, _, ids in kept)
+    store.executemany("UPDATE moodle_sync_entity_state SET key_identity = %s "
+                      "WHERE entity_type = %s AND entity_key = %s",
+                      [(json.dumps(payloads.as_dict(ids)), entity, key) for entity, key, ids in kept])
+    store.commit()
+    before = len(events(store))
+    mw.unenrol_user(moodle, 222, now + 5)
+    moodle_exec(moodle, ("DELETE FROM mdl_logstore_standard_log", None))
+    assert reconcile("enrolment", moodle, store, now=now + 10).deleted == 1
+    (deleted,) = new_events(store, before)
+    assert (deleted["entity_key"], deleted["event_type"]) == ("222", "enrolment.deleted")
+    p = deleted["payload"]
+    assert (p["userid"], p["courseid"], p["enrol_method"], p["deleted"]) == (118, 6, "manual", True)

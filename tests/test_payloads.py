@@ -31,6 +31,8 @@ def test_the_schema_ids_are_pinned():
     updating this pin, add the old field list to payloads.EARLIER (git show the old entities.py)."""
     assert {spec.name: payloads.schema_id(spec) for spec in ENTITIES} == {
         "user": "user/ac9fd45a", "enrolment": "enrolment/f42a902d", "grade": "grade/1226a200"}
+    assert {spec.name: payloads.identity_schema_id(spec) for spec in ENTITIES} == {
+        "user": "user.ids/466753c1", "enrolment": "enrolment.ids/f6bde47d", "grade": "grade.ids/65bd3882"}
 
 
 def test_sync_events_store_values_without_field_names_and_read_back_as_the_objects_and_hashes_of_before(

@@ -15,13 +15,12 @@ history) and, above all, the ids kept in the key's state (``key_identity``: ids 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Callable, Iterable
 
 import msgspec
 
-from moodle_sync import eventlog
+from moodle_sync import eventlog, payloads
 from moodle_sync.candidates import key_params, parse_key
 from moodle_sync.db import Database, utcnow
 from moodle_sync.entities import EntitySpec
@@ -88,7 +87,7 @@ def process(spec: EntitySpec, moodle: Database, store: Database, keys: Iterable[
         for key in gone:
             sequence, _, stored = states[key]
             hint_ids, when = hints.get(key, ({}, None))
-            ids = identity(spec, _key_ids(spec, key), hint_ids, json.loads(stored) if stored else None)
+            ids = identity(spec, _key_ids(spec, key), hint_ids, payloads.as_dict(stored) if stored else None)
             payload = {f: None for f in spec.payload_fields}
             payload.update(ids)
             payload.update(spec.delete_values)

@@ -39,23 +39,37 @@ def stored_fields(spec: EntitySpec) -> tuple[str, ...]:
     return (*spec.change_fields, *rest, "sequence")
 
 
+def _schema_id(name: str, fields: tuple[str, ...]) -> str:
+    return f"{name}/{hashlib.blake2b(','.join(fields).encode(), digest_size=4).hexdigest()}"
+
+
 def schema_id(spec: EntitySpec) -> str:
-    fields = stored_fields(spec)
-    return f"{spec.name}/{hashlib.blake2b(','.join(fields).encode(), digest_size=4).hexdigest()}"
+    return _schema_id(spec.name, stored_fields(spec))
+
+
+def identity_schema_id(spec: EntitySpec) -> str:
+    """The same form serves a key's ids kept in its state (``key_identity``, read back by deletes)."""
+    return _schema_id(f"{spec.name}.ids", spec.identity_fields)
 
 
 @cache
 def schemas() -> dict[str, tuple[str, ...]]:
-    return {**EARLIER, **{schema_id(spec): stored_fields(spec) for spec in ENTITIES}}
+    current = {schema_id(spec): stored_fields(spec) for spec in ENTITIES}
+    current.update({identity_schema_id(spec): spec.identity_fields for spec in ENTITIES if spec.identity_fields})
+    return {**EARLIER, **current}
 
 
 def row_head(spec: EntitySpec) -> bytes:
-    """What a stored row starts with, before its values: ``["<schema id>",``."""
+    """What a stored payload starts with, before its values: ``["<schema id>",``."""
     return b'["%s",' % schema_id(spec).encode()
 
 
+def identity_head(spec: EntitySpec) -> bytes:
+    return b'["%s",' % identity_schema_id(spec).encode()
+
+
 def as_dict(plain: str | bytes) -> dict:
-    """A stored payload (opened: see crypto.PayloadCipher.open) as the object it stands for."""
+    """A stored payload (opened: see crypto.PayloadCipher.open) or key identity as the object it stands for."""
     value = _decode(plain)
     if isinstance(value, dict):
         return value

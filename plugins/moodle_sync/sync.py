@@ -371,7 +371,7 @@ def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Wi
     change_fields = {f: spec.payload_fields[f] for f in spec.change_fields}
     payload_fields = {f: spec.payload_fields[f] for f in stored}
     hash_whole_line = len(stored) == len(change_fields)
-    row_head = payloads.row_head(spec)
+    row_head, identity_head = payloads.row_head(spec), payloads.identity_head(spec)
     created_type, updated_type = spec.event_types
     deleted_type = f"{spec.name}.deleted"
     identity_fields = {f: spec.payload_fields[f] for f in spec.identity_fields}
@@ -431,9 +431,10 @@ def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Wi
                                "pending", now_ts, modified[i], run_id, now_ts, now_ts, now_ts))
                 written.append((i, key, sequence, digest))
             # the written rows' ids, selected from the identity columns alone (not the wide frame)
-            ids = _json_lines(df[identity_columns].iloc[[w[0] for w in written]], identity_fields) \
-                if identity_fields and written else None
-            new_states = [(spec.name, key, sequence, digest, now_ts, ids[n].decode() if ids else None, 0)
+            ids = _json_lines(df[identity_columns].iloc[[w[0] for w in written]], identity_fields,
+                              orient="values") if identity_fields and written else None
+            new_states = [(spec.name, key, sequence, digest, now_ts,
+                           (identity_head + ids[n][1:]).decode() if ids else None, 0)
                           for n, (_, key, sequence, digest) in enumerate(written)]
             # no key had a state before this run and none is written twice: its states are inserted, not upserted
             new_keys = not state_exists and len({w[1] for w in written}) == len(written)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 ROLE_NAMES = {2: "teacher", 1: "student", 0: "other"}
 
@@ -23,13 +24,24 @@ def _numeric(df: pd.DataFrame, columns) -> None:
 
 
 def _ints(df: pd.DataFrame, columns) -> None:
+    """Nullable integers. A column of Python ints and NULLs (what the drivers give for integer columns) is
+    taken as it is, anything else is parsed, a value that is no number becoming NULL (half the time)."""
     for col in columns:
-        df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
+        values = df[col].to_numpy()
+        if values.dtype == object and infer_dtype(values, skipna=True) == "integer":
+            missing = pd.isna(values)
+            numbers = np.where(missing, 0, values) if missing.any() else values
+            df[col] = pd.arrays.IntegerArray(numbers.astype(np.int64), missing)
+        else:
+            df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
 
 
 def _text(df: pd.DataFrame, columns) -> None:
+    """Text as Python objects, NULL as None. Object columns (the drivers' str or None) are left as they are:
+    converting them again took a third of the grade transform."""
     for col in columns:
-        df[col] = df[col].astype(object).where(df[col].notna(), None)
+        if df[col].dtype != object:
+            df[col] = df[col].astype(object).where(df[col].notna(), None)
 
 
 def _reasons(df: pd.DataFrame, checks: list[tuple[pd.Series, str]]) -> pd.Series:

@@ -95,9 +95,9 @@ def site_config(moodle: Database, prefix: str) -> dict[str, str]:
 _split_json_array = msgspec.json.Decoder(list[msgspec.Raw]).decode
 
 
-def _json_lines(df, fields: dict[str, str], orient: str = "records") -> list[bytes]:
-    """One compact JSON text per row, encoded for the whole chunk in C: an object (payload field -> column)
-    or, with ``orient="values"``, the array of the values in field order.
+def _json_lines(df, fields: dict[str, str], orient: str = "records", rows: list[int] | None = None) -> list[bytes]:
+    """One compact JSON text per row (or per position in ``rows``), encoded for the whole chunk in C: an
+    object (payload field -> column) or, with ``orient="values"``, the array of the values in field order.
 
     pandas writes the array of rows; msgspec splits it into the rows' raw bytes without decoding them.
     NaN/NA become null; floats keep up to 10 decimals (Moodle stores 5); key order is the field order.
@@ -105,9 +105,12 @@ def _json_lines(df, fields: dict[str, str], orient: str = "records") -> list[byt
     """
     import pandas as pd
 
-    if not len(df):
+    if not len(df) or rows == []:
         return []
-    frame = pd.DataFrame({name: df[column].to_numpy() for name, column in fields.items()})
+    if rows is not None and len(rows) == len(df):
+        rows = None  # every row (an initial sync): no selection
+    frame = pd.DataFrame({name: df[column].to_numpy() if rows is None else df[column].to_numpy()[rows]
+                          for name, column in fields.items()})
     return [bytes(raw) for raw in _split_json_array(frame.to_json(orient=orient, force_ascii=False).encode())]
 
 
@@ -375,7 +378,6 @@ def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Wi
     created_type, updated_type = spec.event_types
     deleted_type = f"{spec.name}.deleted"
     identity_fields = {f: spec.payload_fields[f] for f in spec.identity_fields}
-    identity_columns = list(dict.fromkeys(identity_fields.values()))
     writer = _ChunkWriter(store)
     progress = _Progress(spec, moodle, prefix, resume_after, started) if window.full else None
     chunk_after = resume_after
@@ -430,9 +432,9 @@ def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Wi
                 events.append((eid, etype, spec.name, key, sequence, payload,
                                "pending", now_ts, modified[i], run_id, now_ts, now_ts, now_ts))
                 written.append((i, key, sequence, digest))
-            # the written rows' ids, selected from the identity columns alone (not the wide frame)
-            ids = _json_lines(df[identity_columns].iloc[[w[0] for w in written]], identity_fields,
-                              orient="values") if identity_fields and written else None
+            # the written rows' ids (every row's when every row was written: rows of a chunk are distinct)
+            ids = _json_lines(df, identity_fields, orient="values", rows=[w[0] for w in written]) \
+                if identity_fields and written else None
             new_states = [(spec.name, key, sequence, digest, now_ts,
                            (identity_head + ids[n][1:]).decode() if ids else None, 0)
                           for n, (_, key, sequence, digest) in enumerate(written)]

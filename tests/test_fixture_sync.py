@@ -262,3 +262,28 @@ def test_a_custom_table_prefix_from_the_connection_is_used(moodle, store, monkey
 
     with pytest.raises(ConfigError, match="table_prefix"):
         table_prefix("moodle_db")
+
+
+def _analyzed(store) -> int:
+    """ANALYZE statements run so far (MariaDB, server-wide) or run on the event log (PostgreSQL)."""
+    if store.dialect == "mysql":
+        count = int(store.query("SHOW GLOBAL STATUS LIKE 'Com_analyze'")[0][1])
+    else:
+        count = int(store.query("SELECT analyze_count FROM pg_stat_user_tables "
+                                "WHERE relname = 'moodle_sync_event_log'")[0][0])
+    store.commit()
+    return count
+
+
+def test_a_sync_that_wrote_many_events_refreshes_the_planner_statistics(moodle, store, monkeypatch):
+    """The claim's plan depends on them (tests/test_retry.py: a claim under a large backlog)."""
+    from moodle_sync import sync
+
+    monkeypatch.setattr(sync, "STATISTICS_AFTER_EVENTS", 500)
+    now = int(time.time())
+    assert run_sync("user", moodle, store, now=now).events == 136
+    before = _analyzed(store)
+    assert run_sync("enrolment", moodle, store, now=now).events == 250  # fewer than 500: no ANALYZE
+    assert _analyzed(store) == before
+    assert run_sync("grade", moodle, store, now=now).events == 736
+    assert _analyzed(store) == before + 1

@@ -179,6 +179,14 @@ def resume_point(db: Database, entity: str) -> tuple[int, int] | None:
     return (position, min(int(r[2]) for r in rows)) if position else None
 
 
+def refresh_statistics(db: Database) -> None:
+    """Refresh the planner's statistics of the event log and the state table (after a sync that wrote many
+    rows: an initial sync leaves hundreds of thousands of pending events that the claim must walk in due
+    order, and a plan made on the statistics of an empty log reads all of them for every batch)."""
+    db.query(db.sql(AREA, "refresh_statistics"))
+    db.commit()
+
+
 def clear_progress(db: Database, entity: str, from_id: int = 0) -> None:
     db.execute(db.sql(AREA, "progress_clear"), {"entity": entity, "from_id": from_id})
 

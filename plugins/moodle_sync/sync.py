@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 EVENT_NAMESPACE = uuid.UUID("6f1d3c1e-5a7b-4d2c-9a55-3d1f0e9b7c21")
 DEFAULT_CHUNK_ROWS = 10_000
 PROGRESS_SECONDS = 10.0  # how often a full read logs its progress
+#: A run that wrote at least this many events refreshes the event log's planner statistics (eventlog).
+STATISTICS_AFTER_EVENTS = 10_000
 
 
 @dataclass
@@ -448,6 +450,9 @@ def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Wi
     except Exception:
         writer.abort()
         raise
+    if result.events >= STATISTICS_AFTER_EVENTS:
+        eventlog.refresh_statistics(store)
+        log.info("%s: %d events written: the event log's planner statistics refreshed", spec.name, result.events)
     log.info("%s: read %d, quarantined %d %s, unchanged %d, events %d (deletes %d) in %.1fs", spec.name,
              result.read, result.quarantined, result.quarantine_reasons or "", result.unchanged, result.events,
              result.deleted, result.seconds)

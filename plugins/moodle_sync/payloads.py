@@ -6,7 +6,8 @@ large sync (measured: 39 vs 29 us of server time per row at 682 vs 330 stored by
 stores ``["<schema id>", value, value, ..., sequence]`` (inside the seal) and the schema id names the
 field list: ``<entity>/<fingerprint of the field names>``. Reading turns it back into the same object
 (same keys, same order, same values), so the wire bodies do not change. Payloads stored as JSON objects
-(delete events, rows from before this format) are read as they are.
+(delete events, rows from before this format) are read as they are. A key's ids kept in its state
+(``key_identity``) use the same form under ``<entity>.ids/<fingerprint>``.
 
 Changing an entity's payload fields changes its schema id. Events already in a log carry the old id and
 still have to be delivered: add the old field list to ``EARLIER`` (``tests/test_payloads.py`` pins the
@@ -33,8 +34,8 @@ class PayloadFormatError(ValueError):
 
 
 def stored_fields(spec: EntitySpec) -> tuple[str, ...]:
-    """The payload fields in stored order: the change fields first (their prefix is what the change hash
-    reads), then the rest of ``payload_fields``, then ``sequence``."""
+    """The payload fields in stored order: the change fields first, then the rest of ``payload_fields``, then
+    ``sequence`` (the key order the payload object always had, so the wire bodies keep it)."""
     rest = [f for f in spec.payload_fields if f not in spec.change_fields]
     return (*spec.change_fields, *rest, "sequence")
 

@@ -224,16 +224,20 @@ def replace_watched_state(db: Database, entity: str, values: dict[str, str]) -> 
     db.executemany(db.sql(AREA, "watched_insert"), [(entity, k, v) for k, v in values.items()])
 
 
+def claim_sql(db: Database, entity: str | None) -> str:
+    """The claim's SELECT: due events of ``entity`` (None: every entity), with the dialect's index hint."""
+    return db.sql(AREA, "claim_due", entity_filter="AND e.entity_type = %(entity)s" if entity else "",
+                  key_index=db.sql(AREA, "claim_key_index"))
+
+
 def claim_due(db: Database, entity: str | None, owner: str, limit: int, lease: dt.timedelta) -> list[dict]:
     """Lease up to ``limit`` due events (one per key, in due order) to ``owner``; commit the lease at once,
     so two deliverers never hold the same event and a dead worker's events come back after ``lease``."""
     now = utcnow()
-    entity_filter = "AND e.entity_type = %(entity)s" if entity else ""
     names = ["id", "event_id", "event_type", "entity_type", "entity_key", "sequence", "payload", "attempts",
              "budget_started_at"]
     try:
-        rows = db.query(db.sql(AREA, "claim_due", entity_filter=entity_filter),
-                        {"entity": entity, "now": db.ts(now), "limit": limit})
+        rows = db.query(claim_sql(db, entity), {"entity": entity, "now": db.ts(now), "limit": limit})
         if rows:
             db.execute(db.sql(AREA, "lease_events"),
                        {"owner": owner, "lease_until": db.ts(now + lease), "ids": db.bind_list([r[0] for r in rows])})

@@ -1,0 +1,2 @@
+-- claim_due's per-key order check: no index hint (PostgreSQL has none; its plan holds once the statistics
+-- are fresh, see refresh_statistics). MariaDB/MySQL: mysql/claim_key_index.sql.

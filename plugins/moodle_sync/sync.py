@@ -372,7 +372,7 @@ def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Wi
 
     # The change hash reads the change fields as a JSON object (its text without the closing brace when
     # other fields follow: what it always read); the payload stores every field's value (moodle_sync.payloads).
-    stored = payloads.stored_fields(spec)[:-1]
+    stored = payloads.stored_fields(spec)[:-1]  # all but the sequence, which each event appends
     change_fields = {f: spec.payload_fields[f] for f in spec.change_fields}
     payload_fields = {f: spec.payload_fields[f] for f in stored}
     hash_whole_line = len(stored) == len(change_fields)

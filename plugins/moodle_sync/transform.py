@@ -25,7 +25,8 @@ def _numeric(df: pd.DataFrame, columns) -> None:
 
 def _ints(df: pd.DataFrame, columns) -> None:
     """Nullable integers. A column of Python ints and NULLs (what the drivers give for integer columns) is
-    taken as it is, anything else is parsed, a value that is no number becoming NULL (half the time)."""
+    taken as it is (in half the time of parsing it); anything else is parsed, a value that is no number
+    becoming NULL."""
     for col in columns:
         values = df[col].to_numpy()
         if values.dtype == object and infer_dtype(values, skipna=True) == "integer":
@@ -37,8 +38,8 @@ def _ints(df: pd.DataFrame, columns) -> None:
 
 
 def _text(df: pd.DataFrame, columns) -> None:
-    """Text as Python objects, NULL as None. Object columns (the drivers' str or None) are left as they are:
-    converting them again took a third of the grade transform."""
+    """Text as Python objects. Object columns (the drivers' str or None) are left as they are: converting them
+    again took a third of the grade transform; other columns become objects with None for NULL."""
     for col in columns:
         if df[col].dtype != object:
             df[col] = df[col].astype(object).where(df[col].notna(), None)

@@ -12,11 +12,15 @@ from moodle_sync.entities import BY_NAME
 from moodle_sync.sync import sync_entity
 from moodle_sync.window import resolve_window
 
+#: "Now" for scenarios on the Moodle fixture: an hour after its last write (FACTS.md: made 2026-11-27 01:55-02:05
+#: UTC, phase F at 1795745096), so that its future enrolment (ue 232, 1796349633) stays in the future on any date.
+FIXTURE_NOW = 1795748400
+
 
 def run_sync(entity: str, moodle, store, *, now: int | None = None, since=None, until=None,
              run_type: str = "manual", interval=(None, None), prefix: str = "mdl_"):
     spec = BY_NAME[entity]
-    now = now or int(time.time())
+    now = now or FIXTURE_NOW
     window = resolve_window(run_type=run_type, interval_start=interval[0], interval_end=interval[1],
                             since=since, until=until, watermark=eventlog.get_watermark(store, entity), now=now)
     return sync_entity(spec, moodle, store, window, prefix=prefix, run_id=f"test-{entity}")
@@ -26,7 +30,7 @@ def reconcile(entity: str, moodle, store, *, now: int | None = None, prefix: str
     """One entity's reconciliation, as a moodle_sync_reconcile task runs it."""
     from moodle_sync.window import Window
 
-    now = now or int(time.time())
+    now = now or FIXTURE_NOW
     return sync_entity(BY_NAME[entity], moodle, store, Window("reconcile", None, now, now), prefix=prefix,
                        run_id=f"test-reconcile-{entity}")
 

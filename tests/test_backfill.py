@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from helpers import by_key, events, moodle_exec, run_sync
+from helpers import FIXTURE_NOW, by_key, events, moodle_exec, run_sync
 from test_fixture_sync import history_row
 
 UTC = dt.timezone.utc
@@ -40,7 +40,7 @@ def backfill(entity: str, moodle, store, start: dt.datetime, end: dt.datetime, n
 
 
 def test_a_backfill_over_an_already_synced_period_yields_no_event(moodle, store):
-    now = int(dt.datetime.now(UTC).timestamp())
+    now = FIXTURE_NOW
     for entity in ENTITIES:
         run_sync(entity, moodle, store, now=now)
     before = len(events(store))
@@ -54,7 +54,7 @@ def test_a_backfill_over_an_already_synced_period_yields_no_event(moodle, store)
 
 
 def test_a_backfill_over_an_unsynced_period_yields_exactly_the_changes_of_that_period(moodle, store):
-    now = int(dt.datetime.now(UTC).timestamp())
+    now = FIXTURE_NOW
     for entity in ENTITIES:
         run_sync(entity, moodle, store, now=now)
     # Moodle goes on while the sync is stopped: changes on 2 December (the period to backfill) and on 4 December

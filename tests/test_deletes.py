@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import uuid
 
 import pytest
 
 import moodle_writes as mw
-from helpers import by_key, events, moodle_exec, reconcile, run_sync
+from helpers import FIXTURE_NOW, by_key, events, moodle_exec, reconcile, run_sync
 from moodle_sync import deletes, eventlog, payloads, profiles
 from moodle_sync.sync import EVENT_NAMESPACE
 
@@ -113,7 +112,7 @@ def check_payloads(new: list[dict]) -> None:
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_each_delete_yields_its_events_once_through_the_fast_path(moodle, store, scenario):
-    now = int(time.time())
+    now = FIXTURE_NOW
     initial(moodle, store, now)
     before = len(events(store))
     expected = SCENARIOS[scenario](moodle, store, now + 5)
@@ -131,7 +130,7 @@ def test_each_delete_yields_its_events_once_through_the_fast_path(moodle, store,
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_each_delete_yields_the_same_events_through_reconciliation_alone(moodle, store, scenario, monkeypatch):
     monkeypatch.setattr(deletes, "BATCH_KEYS", 50)  # many pages: the walk's memory is one page
-    now = int(time.time())
+    now = FIXTURE_NOW
     initial(moodle, store, now)
     before = len(events(store))
     expected = SCENARIOS[scenario](moodle, store, now + 5)
@@ -149,7 +148,7 @@ def test_each_delete_yields_the_same_events_through_reconciliation_alone(moodle,
 
 
 def test_reconcile_right_after_an_initial_sync_finds_nothing(moodle, store):
-    now = int(time.time())
+    now = FIXTURE_NOW
     initial(moodle, store, now)
     results = {e: reconcile(e, moodle, store, now=now + 5) for e in ENTITIES}
     assert {e: (r.deleted, r.events) for e, r in results.items()} == {e: (0, 0) for e in ENTITIES}
@@ -157,7 +156,7 @@ def test_reconcile_right_after_an_initial_sync_finds_nothing(moodle, store):
 
 
 def test_reconcile_catches_a_change_that_slipped_past_the_watermark(moodle, store):
-    now = int(time.time())
+    now = FIXTURE_NOW
     initial(moodle, store, now)
     # a lock written without its history row (history disabled for a moment, or a raw fix): no timestamp
     moodle_exec(moodle, ("UPDATE mdl_grade_grades SET locked = %s WHERE userid = 108 AND itemid = 29", (now + 5,)))
@@ -171,7 +170,7 @@ def test_reconcile_catches_a_change_that_slipped_past_the_watermark(moodle, stor
 
 
 def test_a_deleted_key_that_comes_back_continues_its_sequence(moodle, store):
-    now = int(time.time())
+    now = FIXTURE_NOW
     initial(moodle, store, now)
     mw.reset_course_grades(moodle, 7, now + 5)
     run_sync("grade", moodle, store, now=now + 10)
@@ -200,7 +199,7 @@ def test_php_serialized_log_rows_feed_the_fast_path(moodle, store):
     """jsonformat off: ``other`` is PHP-serialized. With no history deletes, the grade keys can only come from
     the log's grade_deleted ``other``; with states kept before their ids were (migration 004), the
     enrolment's user, course and method can only come from user_enrolment_deleted's ``other``."""
-    now = int(time.time())
+    now = FIXTURE_NOW
     initial(moodle, store, now)
     store.execute("UPDATE moodle_sync_entity_state SET key_identity = NULL")
     store.commit()
@@ -224,7 +223,7 @@ def test_php_serialized_log_rows_feed_the_fast_path(moodle, store):
 
 
 def test_the_fast_path_is_optional(moodle, store, caplog):
-    now = int(time.time())
+    now = FIXTURE_NOW
     initial(moodle, store, now)
     moodle_exec(moodle, ("UPDATE mdl_config_plugins SET value = '' WHERE plugin = 'tool_log' "
                          "AND name = 'enabled_stores'", None))
@@ -249,7 +248,7 @@ def test_the_fast_path_is_optional(moodle, store, caplog):
 def test_log_rows_that_commit_late_below_the_cursor_are_read_again(moodle, store):
     """The log is written in buffered batches and history rows commit with their transaction: a row can appear
     below the cursor. The re-read window reads the last ids again; the state keeps that from emitting twice."""
-    now = int(time.time())
+    now = FIXTURE_NOW
     initial(moodle, store, now)
     top = moodle.query("SELECT MAX(id) FROM mdl_logstore_standard_log")[0][0]
     # a later request's row is visible first (id top + 100); the run's cursor moves to it
@@ -275,7 +274,7 @@ def test_log_rows_that_commit_late_below_the_cursor_are_read_again(moodle, store
 
 
 def test_a_truncated_log_is_read_from_its_start(moodle, store):
-    now = int(time.time())
+    now = FIXTURE_NOW
     initial(moodle, store, now)
     moodle_exec(moodle, ("TRUNCATE TABLE mdl_logstore_standard_log", None),
                 ("DELETE FROM mdl_grade_grades_history WHERE action = 3", None))
@@ -304,7 +303,7 @@ def test_one_sync_of_an_entity_at_a_time(moodle, store):
 
 
 def test_delete_events_go_out_as_the_backend_expects(moodle, store):
-    now = int(time.time())
+    now = FIXTURE_NOW
     initial(moodle, store, now)
     before = len(events(store))
     mw.unenrol_user(moodle, 222, now + 5)
@@ -333,7 +332,7 @@ def test_delete_events_go_out_as_the_backend_expects(moodle, store):
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_a_moodle_on_postgresql_yields_the_same_delete_events(moodle_pg, store, scenario, path):
     moodle = moodle_pg
-    now = int(time.time())
+    now = FIXTURE_NOW
     initial(moodle, store, now)
     assert len(events(store)) == 136 + 250 + 736
     before = len(events(store))
@@ -352,7 +351,7 @@ def test_a_moodle_on_postgresql_yields_the_same_delete_events(moodle_pg, store, 
 def test_reconciliation_keeps_the_ids_of_states_written_before_they_were_kept(moodle, store):
     """States from before migration 004 carry no ids: the full pass stores them without an event, so a later
     delete found by reconciliation alone still names its user, course and method."""
-    now = int(time.time())
+    now = FIXTURE_NOW
     initial(moodle, store, now)
     store.execute("UPDATE moodle_sync_entity_state SET key_identity = NULL")
     store.commit()
@@ -371,7 +370,7 @@ def test_reconciliation_keeps_the_ids_of_states_written_before_they_were_kept(mo
 def test_ids_kept_as_json_objects_before_the_values_format_still_name_what_was_deleted(moodle, store):
     """States written before moodle_sync.payloads kept their ids as a JSON object; the sync now writes
     ``["<entity>.ids/<schema>", ...]``. Reconciliation alone (no log row to name the ids) reads both."""
-    now = int(time.time())
+    now = FIXTURE_NOW
     initial(moodle, store, now)
     kept = store.query("SELECT entity_type, entity_key, key_identity FROM moodle_sync_entity_state")
     assert kept and all(ids.startswith(f'["{entity}.ids/') for entity, _, ids in kept)

@@ -6,12 +6,11 @@ timemodified, what only writes a grade-history row, what writes nothing at all.
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
 
-from helpers import by_key, events, moodle_exec, run_sync
+from helpers import FIXTURE_NOW, by_key, events, moodle_exec, run_sync
 from moodle_sync import eventlog
 from moodle_sync.sync import EVENT_NAMESPACE
 
@@ -35,7 +34,7 @@ def history_row(userid, itemid, action, t, source="gradebook"):
 
 
 def test_initial_sync_of_the_fixture_yields_136_users_250_enrolments_736_grades(moodle, store):
-    results = initial(moodle, store, int(time.time()))
+    results = initial(moodle, store, FIXTURE_NOW)
     assert {e: r.events for e, r in results.items()} == {"user": 136, "enrolment": 250, "grade": 736}
     assert all(r.quarantined == 0 for r in results.values())
     runs = {r["entity"]: r for r in eventlog.last_runs(store)}
@@ -55,7 +54,7 @@ def test_event_id_is_uuid5_of_site_entity_key_and_sequence(moodle, store):
 
 
 def test_named_fixture_rows_arrive_with_the_right_fields(moodle, store):
-    initial(moodle, store, int(time.time()))
+    initial(moodle, store, FIXTURE_NOW)
     users = {k: v[0] for k, v in by_key(events(store, "user")).items()}
     assert users["115"]["event_type"] == "user.deleted" and users["115"]["payload"]["deleted"] is True
     assert users["116"]["payload"]["deleted"] is True and users["52"]["payload"]["deleted"] is True
@@ -97,14 +96,14 @@ def test_named_fixture_rows_arrive_with_the_right_fields(moodle, store):
 
 
 def test_a_second_run_with_no_change_yields_no_event(moodle, store):
-    now = int(time.time())
+    now = FIXTURE_NOW
     initial(moodle, store, now)
     again = {e: run_sync(e, moodle, store, now=now + 60).events for e in ("user", "enrolment", "grade")}
     assert again == {"user": 0, "enrolment": 0, "grade": 0}
 
 
 def test_resyncing_an_already_synced_window_yields_no_event(moodle, store):
-    now = int(time.time())
+    now = FIXTURE_NOW
     initial(moodle, store, now)
     for entity in ("user", "enrolment", "grade"):
         assert run_sync(entity, moodle, store, now=now + 5, since=0, until=now + 5).events == 0
@@ -113,7 +112,7 @@ def test_resyncing_an_already_synced_window_yields_no_event(moodle, store):
 
 
 def test_moodle_like_changes_yield_exactly_those_events(moodle, store):
-    n0 = int(time.time())
+    n0 = FIXTURE_NOW
     initial(moodle, store, n0)
     t = n0 + 5
     moodle_exec(
@@ -166,7 +165,7 @@ def test_moodle_like_changes_yield_exactly_those_events(moodle, store):
 
 
 def test_time_passing_alone_changes_the_active_flag(moodle, store):
-    n0 = int(time.time())
+    n0 = FIXTURE_NOW
     initial(moodle, store, n0)
     timestart = moodle.query("SELECT timestart FROM mdl_user_enrolments WHERE id = 232")[0][0]
     later = timestart + 200  # nothing in Moodle is written when an enrolment starts
@@ -181,7 +180,7 @@ def test_time_passing_alone_changes_the_active_flag(moodle, store):
 
 
 def test_a_to_b_and_back_to_a_yields_three_events_with_distinct_ids(moodle, store):
-    now = int(time.time())
+    now = FIXTURE_NOW
     run_sync("user", moodle, store, now=now)
     original = moodle.query("SELECT city FROM mdl_user WHERE id = 117")[0][0]
     for step, city in enumerate(["Nairobi", original], start=1):
@@ -195,7 +194,7 @@ def test_a_to_b_and_back_to_a_yields_three_events_with_distinct_ids(moodle, stor
 
 
 def test_bad_rows_are_quarantined_with_their_reason_and_the_batch_goes_on(moodle, store):
-    now = int(time.time())
+    now = FIXTURE_NOW
     initial(moodle, store, now)
     t = now + 5
     moodle_exec(
@@ -224,7 +223,7 @@ def test_bad_rows_are_quarantined_with_their_reason_and_the_batch_goes_on(moodle
 
 
 def test_without_grade_history_changes_are_read_from_grade_timemodified(moodle, store):
-    now = int(time.time())
+    now = FIXTURE_NOW
     initial(moodle, store, now)
     t = now + 5
     moodle_exec(
@@ -280,7 +279,7 @@ def test_a_sync_that_wrote_many_events_refreshes_the_planner_statistics(moodle, 
     from moodle_sync import sync
 
     monkeypatch.setattr(sync, "STATISTICS_AFTER_EVENTS", 500)
-    now = int(time.time())
+    now = FIXTURE_NOW
     assert run_sync("user", moodle, store, now=now).events == 136
     before = _analyzed(store)
     assert run_sync("enrolment", moodle, store, now=now).events == 250  # fewer than 500: no ANALYZE

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 
 import pytest
 
 from conftest import fresh_database, scratch_db, set_connection
-from helpers import events, moodle_exec, run_sync
+from helpers import FIXTURE_NOW, events, moodle_exec, run_sync
 from test_e2e_dag import DAG_IDS, run_dag, webhook
 from test_fixture_sync import SITE, history_row
 
@@ -72,7 +71,7 @@ def assert_same_logs(stores) -> list[tuple]:
 def test_the_initial_sync_of_the_same_moodle_on_mariadb_and_postgresql_yields_the_same_events(
         moodle, moodle_pg, stores):
     sites = {"mysql": moodle, "postgres": moodle_pg}
-    counts = sync_both(sites, stores, int(time.time()))
+    counts = sync_both(sites, stores, FIXTURE_NOW)
     assert counts["mysql"] == counts["postgres"] == {"user": 136, "enrolment": 250, "grade": 736}
     rows = assert_same_logs(stores)
     assert len(rows) == 136 + 250 + 736
@@ -84,7 +83,7 @@ def test_the_initial_sync_of_the_same_moodle_on_mariadb_and_postgresql_yields_th
     # A site that moves its Moodle from MariaDB to PostgreSQL keeps its event log: the same rows hash the
     # same, so re-reading everything from the PostgreSQL copy into the MariaDB site's log emits nothing.
     moved = stores["mysql"]
-    assert {e: run_sync(e, moodle_pg, moved, since=0, until=int(time.time()) + 1).events for e in ENTITIES} == {
+    assert {e: run_sync(e, moodle_pg, moved, since=0, until=FIXTURE_NOW + 1).events for e in ENTITIES} == {
         "user": 0, "enrolment": 0, "grade": 0}
 
 
@@ -134,7 +133,7 @@ def moodle_like_changes(moodle, t: int) -> None:
 
 def test_the_same_moodle_like_changes_on_mariadb_and_postgresql_yield_the_same_events(moodle, moodle_pg, stores):
     sites = {"mysql": moodle, "postgres": moodle_pg}
-    n0 = int(time.time())
+    n0 = FIXTURE_NOW
     sync_both(sites, stores, n0)
     for site in sites.values():
         moodle_like_changes(site, n0 + 5)

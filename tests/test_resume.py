@@ -11,20 +11,20 @@ import time
 import uuid
 
 from conftest import ROOT, wait_until
-from helpers import events, run_sync
+from helpers import FIXTURE_NOW, events, run_sync
 from moodle_sync import eventlog, sync
 from moodle_sync.sync import event_id
 from test_fixture_sync import SITE
 
 KILLED_RUN = """
-import sys, time
+import sys
 sys.path.insert(0, {plugins!r})
 from moodle_sync import db
 from moodle_sync.entities import GRADES
 from moodle_sync.sync import sync_entity
 from moodle_sync.window import Window
 
-now = int(time.time())
+now = {now}
 sync_entity(GRADES, db.connect("moodle_db"), db.connect("moodle_sync_db"), Window("initial", None, now, now),
             prefix="mdl_", run_id="killed", chunk_rows=25)
 """
@@ -48,7 +48,7 @@ def test_an_initial_sync_killed_mid_way_resumes_after_its_last_committed_chunk(m
     blocker.execute("INSERT INTO moodle_sync_event_log (event_id, event_type, entity_type, entity_key, sequence, "
                     "payload, status) VALUES (%(id)s, 'grade.created', 'grade', %(key)s, 1, '{}', 'pending')",
                     {"id": str(uuid.uuid4()), "key": keys[399]})
-    child = subprocess.Popen([sys.executable, "-c", KILLED_RUN.format(plugins=str(ROOT / "plugins"))],
+    child = subprocess.Popen([sys.executable, "-c", KILLED_RUN.format(plugins=str(ROOT / "plugins"), now=FIXTURE_NOW)],
                              env=os.environ.copy())
     try:
         assert wait_until(lambda: _count(store, "SELECT COUNT(*) FROM moodle_sync_progress") >= 10, timeout=60)

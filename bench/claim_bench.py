@@ -40,7 +40,8 @@ FILL = {
 
 
 def build(dialect: str, rows: int, every: int):
-    from moodle_sync import db, eventlog
+    from moodle_sync.outbox import db
+    from moodle_sync.outbox import eventlog
 
     recreate(dialect, STORE_DB)
     store = db.connect("moodle_sync_db")
@@ -54,14 +55,14 @@ def build(dialect: str, rows: int, every: int):
 
 
 def store_due(store) -> int:
-    from moodle_sync import eventlog
+    from moodle_sync.outbox import eventlog
 
     return eventlog.count_due(store)
 
 
 def measure(store, runs: int, limit: int = 1000) -> dict:
     """Median of ``runs`` claims of ``limit`` rows; leases are released between runs (not timed)."""
-    from moodle_sync import eventlog
+    from moodle_sync.outbox import eventlog
 
     times = []
     due = store_due(store)

@@ -48,9 +48,10 @@ def start_receiver(port: int) -> subprocess.Popen:
 
 
 def fill(events: int) -> None:
-    from moodle_sync import db, eventlog
-    from moodle_sync.crypto import cipher_from_connection
-    from moodle_sync.db import utcnow
+    from moodle_sync.outbox import db
+    from moodle_sync.outbox import eventlog
+    from moodle_sync.outbox.crypto import cipher_from_connection
+    from moodle_sync.outbox.db import utcnow
 
     store = db.connect("moodle_sync_db")
     eventlog.migrate(store)
@@ -66,8 +67,8 @@ def fill(events: int) -> None:
 
 
 def _deliver_child(queue, url: str, concurrency: int) -> None:
-    from moodle_sync import db
-    from moodle_sync.delivery import WebhookSettings, deliver_due
+    from moodle_sync.outbox import db
+    from moodle_sync.delivery.webhook import WebhookSettings, deliver_due
 
     store = db.connect("moodle_sync_db")
     settings = WebhookSettings(base_url=url, token="bench-token", concurrency=concurrency, batch_size=1000)

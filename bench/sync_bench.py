@@ -86,10 +86,11 @@ def _server_cpu(store) -> float | None:
 
 
 def _sync_child(queue, chunk_rows: int) -> None:
-    from moodle_sync import db, eventlog
+    from moodle_sync.outbox import db
+    from moodle_sync.outbox import eventlog
     from moodle_sync.entities import GRADES
-    from moodle_sync.sync import sync_entity
-    from moodle_sync.window import Window
+    from moodle_sync.capture.sync import sync_entity
+    from moodle_sync.capture.window import Window
 
     moodle, store = db.connect("moodle_db"), db.connect("moodle_sync_db")
     eventlog.migrate(store)
@@ -131,7 +132,8 @@ def main() -> None:
     args = parser.parse_args()
 
     encrypt_payloads()
-    from moodle_sync import db, demo_moodle
+    from moodle_sync.outbox import db
+    from demo import moodle_site as demo_moodle
 
     os.environ["AIRFLOW_CONN_MOODLE_DB"] = URIS["mysql"].format(MOODLE_DB)
     os.environ["AIRFLOW_CONN_MOODLE_SYNC_DB"] = URIS[args.store].format(STORE_DB)

@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     recreate_mysql_database(settings.moodle_db)
     recreate_mysql_database(settings.eventlog_db)
 
-    from moodle_sync.receiver import Receiver
+    from demo.receiver import Receiver
 
     receiver = Receiver(port=0, token=secrets.webhook_token, signing_secrets=secrets.signing_secret,
                         alert_token=secrets.alert_token).start()
@@ -100,11 +100,13 @@ def main(argv: list[str] | None = None) -> int:
         del os.environ[key]
     os.environ.update(env)
 
-    from moodle_sync import db, demo_moodle, eventlog
+    from moodle_sync.outbox import db
+    from demo import moodle_site as demo_moodle
+    from moodle_sync.outbox import eventlog
 
     # Airflow masks every value of a connection's extra and warns, here, that "mdl_" is too short to mask
     logging.getLogger("airflow.sdk._shared.secrets_masker.secrets_masker").setLevel(logging.ERROR)
-    from moodle_sync.crypto import cipher_from_connection, key_id, parse_keys
+    from moodle_sync.outbox.crypto import cipher_from_connection, key_id, parse_keys
 
     moodle = db.connect("moodle_db")
     demo_moodle.create_schema(moodle, "mdl_")

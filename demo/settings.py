@@ -72,8 +72,8 @@ class Secrets:
         """Fresh values, except those the environment gives (DEMO_*), which are checked."""
         fresh = cls.fresh()
         values = cls(**{name: os.environ.get(var) or getattr(fresh, name) for name, var in SECRET_ENV.items()})
-        from moodle_sync.crypto import parse_keys
-        from moodle_sync.signing import parse_secrets
+        from moodle_sync.outbox.crypto import parse_keys
+        from moodle_sync.delivery.signing import parse_secrets
 
         parse_keys(values.encryption_key)  # a wrong value from the environment fails here, clearly
         parse_secrets(values.signing_secret)

@@ -63,7 +63,7 @@ def set_connection(conn_id: str, uri: str) -> None:
 
 def fresh_database(dialect: str, name: str, conn_id: str):
     """Drop and create ``name`` on MariaDB or PostgreSQL, point ``conn_id`` at it, return a connection."""
-    from moodle_sync import db
+    from moodle_sync.outbox import db
 
     if dialect == "mysql":
         recreate_mysql_database(name)
@@ -84,7 +84,7 @@ def fixture_dump() -> bytes:
 @pytest.fixture
 def moodle(fixture_dump):
     """A private copy of the real Moodle 4.5 fixture on MariaDB, as the ``moodle_db`` connection."""
-    from moodle_sync import db
+    from moodle_sync.outbox import db
 
     name = scratch_db("mzs_test_moodle")
     recreate_mysql_database(name)
@@ -122,7 +122,7 @@ def moodle_pg_template(fixture_dump):
 @pytest.fixture
 def moodle_pg(moodle_pg_template):
     """A private copy of the same Moodle 4.5 fixture on PostgreSQL, as the ``moodle_db`` connection."""
-    from moodle_sync import db
+    from moodle_sync.outbox import db
 
     name = scratch_db("mzs_test_moodle_pg")
     recreate_postgres_database(name, template=moodle_pg_template)
@@ -135,7 +135,7 @@ def moodle_pg(moodle_pg_template):
 @pytest.fixture(params=["mysql", "postgres"])
 def store(request):
     """An empty, migrated event-log database as ``moodle_sync_db``: on MariaDB and on PostgreSQL."""
-    from moodle_sync import eventlog
+    from moodle_sync.outbox import eventlog
 
     conn = fresh_database(request.param, scratch_db("mzs_test_store"), "moodle_sync_db")
     eventlog.migrate(conn)
@@ -155,7 +155,7 @@ def airflow_db():
 
 @pytest.fixture
 def receiver():
-    from moodle_sync.receiver import Receiver
+    from demo.receiver import Receiver
 
     with Receiver(token="test-token-123") as r:
         yield r

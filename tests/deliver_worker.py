@@ -5,9 +5,9 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "plugins"))
 
-from moodle_sync import db  # noqa: E402
-from moodle_sync.delivery import WebhookSettings, deliver_due  # noqa: E402
-from moodle_sync.policy import RetryPolicy  # noqa: E402
+from moodle_sync.outbox import db  # noqa: E402
+from moodle_sync.delivery.webhook import WebhookSettings, deliver_due  # noqa: E402
+from moodle_sync.delivery.policy import RetryPolicy  # noqa: E402
 import datetime as dt  # noqa: E402
 
 url, lease = sys.argv[1], float(sys.argv[2])

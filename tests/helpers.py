@@ -6,11 +6,12 @@ import json
 import re
 import time
 
-from moodle_sync import eventlog, payloads
-from moodle_sync.crypto import cipher_from_connection
+from moodle_sync.outbox import eventlog
+from moodle_sync.outbox import payloads
+from moodle_sync.outbox.crypto import cipher_from_connection
 from moodle_sync.entities import BY_NAME
-from moodle_sync.sync import sync_entity
-from moodle_sync.window import resolve_window
+from moodle_sync.capture.sync import sync_entity
+from moodle_sync.capture.window import resolve_window
 
 #: "Now" for scenarios on the Moodle fixture: an hour after its last write (FACTS.md: made 2026-11-27 01:55-02:05
 #: UTC, phase F at 1795745096), so that its future enrolment (ue 232, 1796349633) stays in the future on any date.
@@ -28,7 +29,7 @@ def run_sync(entity: str, moodle, store, *, now: int | None = None, since=None, 
 
 def reconcile(entity: str, moodle, store, *, now: int | None = None, prefix: str = "mdl_"):
     """One entity's reconciliation, as a moodle_sync_reconcile task runs it."""
-    from moodle_sync.window import Window
+    from moodle_sync.capture.window import Window
 
     now = now or FIXTURE_NOW
     return sync_entity(BY_NAME[entity], moodle, store, Window("reconcile", None, now, now), prefix=prefix,
@@ -76,7 +77,7 @@ def add_events(store, entity: str, keys_and_sequences, *, payload=None) -> list[
     import datetime as dt
     import uuid as _uuid
 
-    from moodle_sync.db import utcnow
+    from moodle_sync.outbox.db import utcnow
 
     now = store.ts(utcnow() - dt.timedelta(seconds=1))
     cipher = cipher_from_connection()
@@ -99,8 +100,8 @@ def operated_log(store, receiver, moodle=None) -> dict[str, list[str]]:
     fixture when given; else 6 users added to the log, their run recorded and the watermark set as a sync
     does), delivered to ``receiver`` with 3 answers of 500 (failed); two grades, one answered 400 (dead); two
     enrolments still pending. Returns the event ids by status."""
-    from moodle_sync.delivery import WebhookSettings, deliver_due
-    from moodle_sync.sync import SyncResult
+    from moodle_sync.delivery.webhook import WebhookSettings, deliver_due
+    from moodle_sync.capture.sync import SyncResult
 
     if moodle is not None:
         run_sync("user", moodle, store)

@@ -12,7 +12,7 @@ import types
 
 import pytest
 
-from moodle_sync import alerts  # noqa: F401  (imports Airflow, which sets up logging, before caplog hooks in)
+from moodle_sync.ops import alerts  # noqa: F401  (imports Airflow, which sets up logging, before caplog hooks in)
 from sinks import HttpSink, SmtpSink, free_port, self_signed_tls
 
 SMTP_PASSWORD = "smtp-Pa55word-xyz"
@@ -33,7 +33,7 @@ def set_conn(monkeypatch, conn_id, **fields):
 
 
 def notification():
-    from moodle_sync.alerts import Notification
+    from moodle_sync.ops.alerts import Notification
 
     return Notification(title="something broke", text="line one\nline <two> & more", severity="critical",
                         data={"kind": "test", "answer": 42})
@@ -78,7 +78,7 @@ def three_channels(monkeypatch, smtp, web):
       "extra": {"channel": "slack"}}, "slack", "https://hooks.slack.com/services/T/B/abcdef"),
 ])
 def test_the_channel_follows_the_connection_type_or_the_channel_extra(fields, kind, url):
-    from moodle_sync.alerts import channel_from_connection
+    from moodle_sync.ops.alerts import channel_from_connection
 
     channel = channel_from_connection(connection("c", **fields))
     assert channel.kind == kind
@@ -99,15 +99,15 @@ def test_the_channel_follows_the_connection_type_or_the_channel_extra(fields, ki
     ({"conn_type": "http", "host": "h", "extra": {"timeout": "soon"}}, "'timeout'"),
 ])
 def test_a_wrong_alert_connection_gets_a_clear_error(fields, message):
-    from moodle_sync.alerts import channel_from_connection
-    from moodle_sync.sql import ConfigError
+    from moodle_sync.ops.alerts import channel_from_connection
+    from moodle_sync.config import ConfigError
 
     with pytest.raises(ConfigError, match=message):
         channel_from_connection(connection("c", **fields))
 
 
 def test_email_goes_over_starttls_or_ssl_with_login_and_never_carries_the_password(tmp_path, monkeypatch):
-    from moodle_sync.alerts import dispatch, load_channels
+    from moodle_sync.ops.alerts import dispatch, load_channels
 
     context, ca_file = self_signed_tls(tmp_path)
     with SmtpSink(credentials=("alerts@example.org", SMTP_PASSWORD), tls_context=context) as sink:
@@ -134,7 +134,7 @@ def test_email_goes_over_starttls_or_ssl_with_login_and_never_carries_the_passwo
 
 
 def test_slack_and_webhook_bodies(three_channels):
-    from moodle_sync.alerts import dispatch, load_channels
+    from moodle_sync.ops.alerts import dispatch, load_channels
 
     smtp, web = three_channels
     assert dispatch(notification(), load_channels()) == (3, 0)
@@ -149,7 +149,7 @@ def test_slack_and_webhook_bodies(three_channels):
 
 
 def test_broken_channels_are_logged_without_secrets_and_the_others_still_deliver(monkeypatch, web, caplog, capfd):
-    from moodle_sync.alerts import dispatch, load_channels
+    from moodle_sync.ops.alerts import dispatch, load_channels
 
     dead = free_port()
     set_conn(monkeypatch, "mail", conn_type="smtp", host="127.0.0.1", port=dead, password=SMTP_PASSWORD,
@@ -158,7 +158,7 @@ def test_broken_channels_are_logged_without_secrets_and_the_others_still_deliver
              password=SLACK_SECRET)
     set_conn(monkeypatch, "hook", conn_type="http", host=f"http://127.0.0.1:{web.port}", password=HOOK_TOKEN)
     monkeypatch.setenv("MOODLE_SYNC_ALERT_CONN_IDS", "mail, slack, missing, hook")
-    with caplog.at_level(logging.INFO, logger="moodle_sync.alerts"):
+    with caplog.at_level(logging.INFO, logger="moodle_sync.ops.alerts"):
         channels = load_channels()
         assert [c.conn_id for c in channels] == ["mail", "slack", "hook"]
         assert dispatch(notification(), channels) == (1, 2)
@@ -174,7 +174,7 @@ def test_broken_channels_are_logged_without_secrets_and_the_others_still_deliver
 
 
 def test_no_channel_secret_goes_out_in_a_message(three_channels):
-    from moodle_sync.alerts import Notification, dispatch, load_channels
+    from moodle_sync.ops.alerts import Notification, dispatch, load_channels
 
     smtp, web = three_channels
     leaky = Notification(title=f"token {HOOK_TOKEN}", text=f"password {SMTP_PASSWORD}, url .../{SLACK_SECRET}",
@@ -188,9 +188,9 @@ def test_no_channel_secret_goes_out_in_a_message(three_channels):
 
 
 def test_a_webhook_that_refuses_is_a_failed_channel(monkeypatch, caplog):
-    from moodle_sync.alerts import dispatch, load_channels
+    from moodle_sync.ops.alerts import dispatch, load_channels
 
-    with HttpSink(status=500) as web, caplog.at_level(logging.ERROR, logger="moodle_sync.alerts"):
+    with HttpSink(status=500) as web, caplog.at_level(logging.ERROR, logger="moodle_sync.ops.alerts"):
         set_conn(monkeypatch, "hook", conn_type="http", host=f"http://127.0.0.1:{web.port}", password=HOOK_TOKEN)
         assert dispatch(notification(), load_channels(["hook"])) == (0, 1)
     assert "failed: RuntimeError: HTTP 500: no thanks" in caplog.text
@@ -251,7 +251,7 @@ def probe_context(error="boom", dag_id="mzs_probe", task_id="t", try_number=3, m
 
 
 def test_repeated_failures_of_a_task_are_throttled_and_counted(store, three_channels, monkeypatch, caplog):
-    from moodle_sync.alerts import SyncFailureNotifier
+    from moodle_sync.ops.alerts import SyncFailureNotifier
 
     smtp, web = three_channels
     notifier = SyncFailureNotifier()
@@ -279,7 +279,7 @@ def test_repeated_failures_of_a_task_are_throttled_and_counted(store, three_chan
 
 
 def test_the_alert_goes_out_when_the_event_log_is_unreachable(three_channels, monkeypatch, caplog):
-    from moodle_sync.alerts import SyncFailureNotifier
+    from moodle_sync.ops.alerts import SyncFailureNotifier
 
     smtp, web = three_channels
     monkeypatch.setenv("AIRFLOW_CONN_MOODLE_SYNC_DB", f"mysql://root@127.0.0.1:{free_port()}/nothing")
@@ -290,11 +290,11 @@ def test_the_alert_goes_out_when_the_event_log_is_unreachable(three_channels, mo
 
 
 def test_without_an_alert_connection_the_failure_is_only_logged(monkeypatch, caplog):
-    from moodle_sync.alerts import SyncFailureNotifier
+    from moodle_sync.ops.alerts import SyncFailureNotifier
 
     monkeypatch.delenv("MOODLE_SYNC_ALERT_CONN_IDS", raising=False)
     monkeypatch.delenv("AIRFLOW_CONN_MOODLE_SYNC_ALERTS", raising=False)
-    with caplog.at_level(logging.INFO, logger="moodle_sync.alerts"):
+    with caplog.at_level(logging.INFO, logger="moodle_sync.ops.alerts"):
         SyncFailureNotifier()(probe_context(map_index=3))
     [line] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert line == ("moodle-zoho-sync task failed: dag=mzs_probe task=t run=manual__1 try=3 error=RuntimeError: boom "
@@ -303,7 +303,7 @@ def test_without_an_alert_connection_the_failure_is_only_logged(monkeypatch, cap
 
 
 def test_the_notifier_never_raises_even_on_a_bad_setting(three_channels, monkeypatch, caplog):
-    from moodle_sync.alerts import SyncFailureNotifier
+    from moodle_sync.ops.alerts import SyncFailureNotifier
 
     monkeypatch.setenv("MOODLE_SYNC_ALERT_TASK_REPEAT_MINUTES", "soon")
     SyncFailureNotifier()(probe_context())
@@ -311,10 +311,10 @@ def test_the_notifier_never_raises_even_on_a_bad_setting(three_channels, monkeyp
 
 
 def test_an_error_text_with_a_connection_secret_is_redacted_in_the_message(three_channels):
-    from moodle_sync.alerts import task_failure_notification
+    from moodle_sync.ops.alerts import task_failure_notification
 
     # Airflow masked the webhook token when the connection was read; an error quoting it is cut
-    from moodle_sync.alerts import load_channels
+    from moodle_sync.ops.alerts import load_channels
 
     load_channels()
     n = task_failure_notification(probe_context(error=f"backend said: bad token {HOOK_TOKEN}"))

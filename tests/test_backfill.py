@@ -17,10 +17,13 @@ def backfill_intervals(entity: str, start: dt.datetime, end: dt.datetime) -> lis
     from airflow.serialization.encoders import coerce_to_core_timetable
     from airflow.timetables.base import DataInterval, TimeRestriction
 
-    from moodle_sync.dag_factory import build_entity_dag
+    import runpy
+
+    from conftest import ROOT
     from moodle_sync.entities import BY_NAME
 
-    timetable = coerce_to_core_timetable(build_entity_dag(BY_NAME[entity]).timetable)  # as the scheduler sees it
+    dag = runpy.run_path(str(ROOT / "dags" / "moodle_sync_entities.py"))[BY_NAME[entity].dag_id]
+    timetable = coerce_to_core_timetable(dag.timetable)  # as the scheduler sees it
     import pendulum
 
     restriction = TimeRestriction(earliest=pendulum.instance(start), latest=pendulum.instance(end), catchup=True)

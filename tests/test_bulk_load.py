@@ -16,10 +16,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from conftest import TEST_ENCRYPTION_KEY, fresh_database, scratch_db
 from helpers import events, moodle_exec, run_sync
-from moodle_sync import db, eventlog, maintenance
-from moodle_sync.crypto import cipher_from_connection, key_id, parse_keys
-from moodle_sync.db import BulkLoadError, utcnow
-from moodle_sync.sql import migrations, split_statements
+from moodle_sync.outbox import db
+from moodle_sync.outbox import eventlog
+from moodle_sync.ops import maintenance
+from moodle_sync.outbox.crypto import cipher_from_connection, key_id, parse_keys
+from moodle_sync.outbox.db import BulkLoadError, utcnow
+from moodle_sync.outbox.sql import migrations, split_statements
 
 ODD_BYTES = b"enc2:0123abcd:" + bytes(range(256)) + b"\\N\t\n\\\x00 end"
 
@@ -100,7 +102,7 @@ def test_a_connection_opened_without_bulk_load_sends_no_local_file_and_the_rows_
     refused.bulk_load = True
     rows, states = _rows(refused, 30, payload=lambda i: ODD_BYTES)
     loads = _com_load(mariadb_store)
-    with caplog.at_level(logging.WARNING, logger="moodle_sync.db"):
+    with caplog.at_level(logging.WARNING, logger="moodle_sync.outbox.db"):
         eventlog.write_events(refused, rows, states, new_keys=True)
     refused.commit()
     assert not refused.bulk_load and "refuses LOAD DATA LOCAL INFILE" in caplog.text
@@ -113,8 +115,8 @@ def test_a_connection_opened_without_bulk_load_sends_no_local_file_and_the_rows_
 
 def test_the_initial_sync_writes_every_chunk_by_load_data_and_later_runs_upsert_states(moodle, mariadb_store):
     from moodle_sync.entities import GRADES
-    from moodle_sync.sync import sync_entity
-    from moodle_sync.window import Window
+    from moodle_sync.capture.sync import sync_entity
+    from moodle_sync.capture.window import Window
     from test_fixture_sync import history_row
 
     now = int(utcnow().timestamp()) - 5

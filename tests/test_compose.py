@@ -127,11 +127,9 @@ def test_compose_connections_are_the_demos_with_the_stacks_hosts(resolved, env_f
                        receiver_port=receiver_port,
                        secrets=Secrets(**{name: values[var] for name, var in SECRET_ENV.items()}))
     assert stack == demo
-    from moodle_sync.alerts import DEFAULT_CONN_ID
-    from moodle_sync.crypto import ENCRYPTION_CONN_ID
-    from moodle_sync.dag_factory import EVENTLOG_CONN_ID, MOODLE_CONN_ID, WEBHOOK_CONN_ID
+    from moodle_sync.config import ALERTS_CONN_ID, ENCRYPTION_CONN_ID, EVENTLOG_CONN_ID, MOODLE_CONN_ID, WEBHOOK_CONN_ID
 
-    assert set(stack) == {MOODLE_CONN_ID, EVENTLOG_CONN_ID, WEBHOOK_CONN_ID, ENCRYPTION_CONN_ID, DEFAULT_CONN_ID}
+    assert set(stack) == {MOODLE_CONN_ID, EVENTLOG_CONN_ID, WEBHOOK_CONN_ID, ENCRYPTION_CONN_ID, ALERTS_CONN_ID}
     # the MariaDB creates the databases the connections name, on its first start
     init = (ROOT / "include/sql/demo/mysql/compose_databases.sql").read_text()
     assert set(re.findall(r"CREATE DATABASE IF NOT EXISTS (\w+)", init)) == {MOODLE_DB_DEFAULT, EVENTLOG_DB_DEFAULT}
@@ -156,6 +154,10 @@ def test_compose_commands_run_the_demos_modules_without_secrets_on_the_command_l
         assert importlib.util.find_spec(module) is not None, module
         assert not set(command) & set(env_file[1].values()), name
     assert resolved["services"]["moodle-demo-seed"]["command"][-3:] == ["--conn-id", "moodle_db", "--keep-existing"]
+    for name in ("demo-receiver", "moodle-demo-seed"):  # the demo tools are mounted beside, not in, the plugins
+        service = resolved["services"][name]
+        targets = {str(v["target"] if isinstance(v, dict) else v.split(":")[1]) for v in service["volumes"]}
+        assert f"{service['working_dir']}/demo" in targets and "/opt/airflow/plugins" in targets, name
 
 
 def test_compose_runs_the_pinned_airflow_and_the_projects_requirements():

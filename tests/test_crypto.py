@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from conftest import TEST_ENCRYPTION_KEY, set_connection
 from helpers import events, open_dump_blobs, run_sync
-from moodle_sync.crypto import PayloadCipher, cipher_from_connection, key_id, parse_keys
-from moodle_sync.sql import ConfigError
+from moodle_sync.outbox.crypto import PayloadCipher, cipher_from_connection, key_id, parse_keys
+from moodle_sync.config import ConfigError
 
 EVENT = "0b8f1f5e-2f7c-5d1e-9a0b-3c4d5e6f7a8b"
 

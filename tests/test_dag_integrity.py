@@ -34,7 +34,7 @@ def test_every_dag_file_imports_without_error(dagbag):
 def test_entity_dag_settings(dagbag, dag_id):
     from airflow.sdk import CronDataIntervalTimetable
 
-    from moodle_sync.alerts import SyncFailureNotifier
+    from moodle_sync.ops.alerts import SyncFailureNotifier
 
     dag = dagbag.dags[dag_id]
     assert isinstance(dag.timetable, CronDataIntervalTimetable), "scheduled runs need a real data interval"
@@ -69,8 +69,8 @@ def test_dag_files_import_no_pandas_and_touch_no_database_at_top_level(dag_file)
 
 
 def test_retry_dag_runs_every_minute_and_maps_over_batches(dagbag):
-    from moodle_sync.alerts import SyncFailureNotifier
-    from moodle_sync.dag_factory import plan_retry_workers
+    from moodle_sync.ops.alerts import SyncFailureNotifier
+    from moodle_sync.tasks import plan_retry_workers
 
     dag = dagbag.dags["moodle_sync_retry"]
     assert dag.max_active_runs == 1 and dag.catchup is False
@@ -92,7 +92,7 @@ def test_replay_dag_is_manual_and_a_dry_run_by_default(dagbag):
 
 
 def test_monitor_dag_runs_every_five_minutes_without_retries_and_alerts_when_it_fails(dagbag):
-    from moodle_sync.alerts import SyncFailureNotifier
+    from moodle_sync.ops.alerts import SyncFailureNotifier
 
     dag = dagbag.dags["moodle_sync_monitor"]
     assert dag.max_active_runs == 1 and dag.catchup is False
@@ -103,8 +103,8 @@ def test_monitor_dag_runs_every_five_minutes_without_retries_and_alerts_when_it_
     callbacks = task.on_failure_callback if isinstance(task.on_failure_callback, list) else [task.on_failure_callback]
     assert any(isinstance(cb, SyncFailureNotifier) for cb in callbacks)
 def test_reconcile_dag_runs_daily_one_task_per_entity_then_reports_and_delivers(dagbag):
-    from moodle_sync.alerts import SyncFailureNotifier
-    from moodle_sync.dag_factory import summarize_reconcile
+    from moodle_sync.ops.alerts import SyncFailureNotifier
+    from moodle_sync.tasks import summarize_reconcile
 
     dag = dagbag.dags[RECONCILE_DAG_ID]
     assert dag.max_active_runs == 1 and dag.catchup is False

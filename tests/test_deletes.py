@@ -13,8 +13,11 @@ import pytest
 
 import moodle_writes as mw
 from helpers import FIXTURE_NOW, by_key, events, moodle_exec, reconcile, run_sync
-from moodle_sync import deletes, eventlog, payloads, profiles
-from moodle_sync.sync import EVENT_NAMESPACE
+from moodle_sync.capture import deletes
+from moodle_sync.outbox import eventlog
+from moodle_sync.outbox import payloads
+from moodle_sync.delivery import profiles
+from moodle_sync.capture.sync import EVENT_NAMESPACE
 
 SITE = "0k0QDcwICiIHFGvyaA0hLu5CfvGQwyVnlocalhost"  # mdl_config.siteidentifier of the fixture
 ENTITIES = ("user", "enrolment", "grade")
@@ -291,8 +294,8 @@ def test_one_sync_of_an_entity_at_a_time(moodle, store):
         with eventlog.entity_lock(holder, "grade"):
             with pytest.raises(TimeoutError, match="grade"):
                 from moodle_sync.entities import BY_NAME
-                from moodle_sync.sync import sync_entity
-                from moodle_sync.window import Window
+                from moodle_sync.capture.sync import sync_entity
+                from moodle_sync.capture.window import Window
 
                 sync_entity(BY_NAME["grade"], moodle, store, Window("reconcile", None, 1, 1), prefix="mdl_",
                             lock_timeout=1.5)
@@ -368,7 +371,7 @@ def test_reconciliation_keeps_the_ids_of_states_written_before_they_were_kept(mo
 
 
 def test_ids_kept_as_json_objects_before_the_values_format_still_name_what_was_deleted(moodle, store):
-    """States written before moodle_sync.payloads kept their ids as a JSON object; the sync now writes
+    """States written before moodle_sync.outbox.payloads kept their ids as a JSON object; the sync now writes
     ``["<entity>.ids/<schema>", ...]``. Reconciliation alone (no log row to name the ids) reads both."""
     now = FIXTURE_NOW
     initial(moodle, store, now)

@@ -10,8 +10,8 @@ import socket
 import pytest
 
 from helpers import add_events, events
-from moodle_sync.db import utcnow
-from moodle_sync.delivery import WebhookSettings, deliver_due, settings_from_connection
+from moodle_sync.outbox.db import utcnow
+from moodle_sync.delivery.webhook import WebhookSettings, deliver_due, settings_from_connection
 
 
 def settings_for(receiver, **over):
@@ -57,8 +57,8 @@ def test_a_failing_endpoint_marks_events_failed_with_next_retry_in_the_jitter_ba
 
 
 def test_a_wrong_token_pauses_the_endpoint_without_consuming_the_event(store, receiver):
-    from moodle_sync import eventlog
-    from moodle_sync.delivery import EndpointPaused
+    from moodle_sync.outbox import eventlog
+    from moodle_sync.delivery.webhook import EndpointPaused
 
     add_events(store, "user", [(1, 1)])
     settings = WebhookSettings(base_url=receiver.url, token="wrong")
@@ -131,7 +131,7 @@ def test_connection_extras_never_reach_the_wire_as_headers(store, receiver, monk
 
 
 def test_a_bad_webhook_setting_stops_with_a_message_that_says_what_to_fix(monkeypatch):
-    from moodle_sync.sql import ConfigError
+    from moodle_sync.config import ConfigError
 
     monkeypatch.setenv("AIRFLOW_CONN_MOODLE_SYNC_WEBHOOK", json.dumps(
         {"conn_type": "http", "host": "127.0.0.1", "extra": {"timeout": "soon"}}))

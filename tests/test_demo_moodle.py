@@ -13,7 +13,7 @@ from helpers import events, run_sync
 
 @pytest.fixture(params=["mysql", "postgres"])
 def demo_moodle_db(request):
-    from moodle_sync import demo_moodle
+    from demo import moodle_site as demo_moodle
 
     conn = fresh_database(request.param, scratch_db("mzs_test_demo_moodle"), "moodle_db")
     demo_moodle.create_schema(conn, "mdl_")
@@ -23,7 +23,7 @@ def demo_moodle_db(request):
 
 
 def test_demo_moodle_syncs_and_its_changes_yield_exactly_the_announced_events(demo_moodle_db, store):
-    from moodle_sync import demo_moodle
+    from demo import moodle_site as demo_moodle
 
     moodle, seeded = demo_moodle_db
     now = int(time.time())
@@ -43,7 +43,7 @@ def test_demo_moodle_syncs_and_its_changes_yield_exactly_the_announced_events(de
 def test_the_seed_command_reads_an_airflow_connection_and_keeps_an_existing_site(dialect, capsys):
     """How the compose stack seeds: through the moodle_db connection the DAGs read, and a restart leaves the
     Moodle (and so the event log's view of it) alone."""
-    from moodle_sync import demo_moodle
+    from demo import moodle_site as demo_moodle
 
     conn = fresh_database(dialect, scratch_db("mzs_test_demo_moodle"), "moodle_db")
     try:

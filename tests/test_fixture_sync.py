@@ -11,8 +11,8 @@ import uuid
 import pytest
 
 from helpers import FIXTURE_NOW, by_key, events, moodle_exec, run_sync
-from moodle_sync import eventlog
-from moodle_sync.sync import EVENT_NAMESPACE
+from moodle_sync.outbox import eventlog
+from moodle_sync.capture.sync import EVENT_NAMESPACE
 
 SITE = "0k0QDcwICiIHFGvyaA0hLu5CfvGQwyVnlocalhost"  # mdl_config.siteidentifier of the fixture
 
@@ -237,7 +237,7 @@ def test_without_grade_history_changes_are_read_from_grade_timemodified(moodle, 
 
 def test_migrations_are_idempotent_and_versioned(store):
     assert eventlog.migrate(store) == []
-    from moodle_sync.sql import migrations
+    from moodle_sync.outbox.sql import migrations
 
     expected = [(version,) for version, _, _ in migrations(store.dialect)]
     assert len(expected) >= 3
@@ -251,13 +251,13 @@ def test_a_custom_table_prefix_from_the_connection_is_used(moodle, store, monkey
     moodle.execute("RENAME TABLE " + ", ".join(f"mdl_{t} TO m2_{t}" for t in tables))
     moodle.commit()
     from conftest import MYSQL_URI, set_connection, scratch_db
-    from moodle_sync.db import table_prefix
+    from moodle_sync.outbox.db import table_prefix
 
     set_connection("moodle_db", MYSQL_URI.format(db=scratch_db("mzs_test_moodle")) + "?table_prefix=m2_")
     assert table_prefix("moodle_db") == "m2_"
     assert run_sync("user", moodle, store, prefix=table_prefix("moodle_db")).events == 136
     set_connection("moodle_db", MYSQL_URI.format(db=scratch_db("mzs_test_moodle")) + "?table_prefix=m2_%3B%20DROP")
-    from moodle_sync.sql import ConfigError
+    from moodle_sync.config import ConfigError
 
     with pytest.raises(ConfigError, match="table_prefix"):
         table_prefix("moodle_db")
@@ -276,7 +276,7 @@ def _analyzed(store) -> int:
 
 def test_a_sync_that_wrote_many_events_refreshes_the_planner_statistics(moodle, store, monkeypatch):
     """The claim's plan depends on them (tests/test_retry.py: a claim under a large backlog)."""
-    from moodle_sync import sync
+    from moodle_sync.capture import sync
 
     monkeypatch.setattr(sync, "STATISTICS_AFTER_EVENTS", 500)
     now = FIXTURE_NOW

@@ -1,4 +1,4 @@
-"""moodle_sync.health.snapshot on real event logs (MariaDB and PostgreSQL), filled through the real code paths:
+"""moodle_sync.ops.health.snapshot on real event logs (MariaDB and PostgreSQL), filled through the real code paths:
 a real sync of the Moodle fixture, real deliveries to a receiver on loopback, the run log and endpoint states
 as the sync and the deliverers write them."""
 
@@ -11,9 +11,9 @@ import types
 import pytest
 
 from helpers import add_events, events, operated_log
-from moodle_sync import eventlog
-from moodle_sync.db import utcnow
-from moodle_sync.health import default_intervals, schedule_seconds, snapshot
+from moodle_sync.outbox import eventlog
+from moodle_sync.outbox.db import utcnow
+from moodle_sync.ops.health import entity_intervals, schedule_interval_seconds, snapshot
 
 KEYS = {"last_success_at", "last_run_id", "watermark", "watermark_lag_seconds", "pending", "failed", "dead", "sent",
         "oldest_pending_age_seconds"}
@@ -34,8 +34,8 @@ def record_runs(store, *entities, at=None):
 
 
 def test_schedule_intervals_come_from_the_entity_schedules():
-    assert schedule_seconds("*/15 * * * *") == 900 and schedule_seconds("0 * * * *") == 3600
-    assert default_intervals() == {"user": 900, "enrolment": 900, "grade": 900}
+    assert schedule_interval_seconds("*/15 * * * *") == 900 and schedule_interval_seconds("0 * * * *") == 3600
+    assert entity_intervals() == {"user": 900, "enrolment": 900, "grade": 900}
 
 
 def test_an_empty_log_names_every_entity_with_nothing_known(store):
@@ -132,7 +132,7 @@ def test_status_rules_fresh_stale_throttled_paused(store):
 
 def test_the_snapshot_reads_the_status_index_not_the_table(store):
     """Cheap on a big log: the counts are an index-only scan of ix_moodle_sync_status."""
-    from moodle_sync.sql import load
+    from moodle_sync.outbox.sql import load
 
     add_events(store, "user", [(k, 1) for k in range(1, 50)])
     if store.dialect == "mysql":

@@ -8,8 +8,8 @@ from cryptography.fernet import Fernet
 
 from conftest import TEST_ENCRYPTION_KEY
 from helpers import add_events, events
-from moodle_sync import maintenance
-from moodle_sync.crypto import PayloadCipher, parse_keys
+from moodle_sync.ops import maintenance
+from moodle_sync.outbox.crypto import PayloadCipher, parse_keys
 
 
 def _set(store, sql: str, params=None) -> None:

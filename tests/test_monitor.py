@@ -11,7 +11,7 @@ import os
 import pytest
 
 from helpers import add_events
-from moodle_sync import monitor  # noqa: F401  (imports Airflow, which sets up logging, before caplog hooks in)
+from moodle_sync.ops import monitor  # noqa: F401  (imports Airflow, which sets up logging, before caplog hooks in)
 from sinks import HttpSink, SmtpSink, free_port
 
 NOW = dt.datetime(2026, 11, 27, 8, 0, tzinfo=dt.timezone.utc)
@@ -35,7 +35,7 @@ def snap(entities: dict | None = None, endpoints: list | None = None) -> dict:
 
 
 def thresholds(**changes):
-    from moodle_sync.monitor import Thresholds
+    from moodle_sync.ops.monitor import Thresholds
 
     values = dict(dead_events=0, stalled_intervals=3, backlog_minutes=60, repeat_minutes=240,
                   sync_interval_seconds={name: 900 for name in ENTITIES})
@@ -84,7 +84,7 @@ CASES = [
 
 @pytest.mark.parametrize("case, snapshot, limits, expected", CASES, ids=[c[0] for c in CASES])
 def test_evaluate(case, snapshot, limits, expected):
-    from moodle_sync.monitor import evaluate
+    from moodle_sync.ops.monitor import evaluate
 
     alerts = evaluate(snapshot, limits)
     assert [a.key for a in alerts] == expected
@@ -93,7 +93,7 @@ def test_evaluate(case, snapshot, limits, expected):
 
 
 def test_alert_texts_say_what_and_how_much():
-    from moodle_sync.monitor import evaluate
+    from moodle_sync.ops.monitor import evaluate
 
     snapshot = CASES[-1][1]
     by_key = {a.key.split(":")[1]: a for a in evaluate(snapshot, thresholds())}
@@ -105,8 +105,8 @@ def test_alert_texts_say_what_and_how_much():
 
 
 def test_thresholds_from_the_environment():
-    from moodle_sync.monitor import Thresholds
-    from moodle_sync.sql import ConfigError
+    from moodle_sync.ops.monitor import Thresholds
+    from moodle_sync.config import ConfigError
 
     t = Thresholds.from_env({}, sync_interval_seconds={"user": 900})
     assert (t.dead_events, t.stalled_intervals, t.backlog_minutes, t.repeat_minutes) == (0, 3, 60, 240)
@@ -121,7 +121,7 @@ def test_thresholds_from_the_environment():
 
 def test_sync_intervals_come_from_the_entity_schedules():
     from moodle_sync.entities import ENTITIES
-    from moodle_sync.monitor import entity_intervals, schedule_interval_seconds
+    from moodle_sync.ops.health import entity_intervals, schedule_interval_seconds
 
     assert entity_intervals() == {spec.name: 900 for spec in ENTITIES}  # every entity DAG: */15
     assert schedule_interval_seconds("*/5 * * * *") == 300
@@ -153,7 +153,7 @@ def set_status(store, ids: list[str], status: str, created_at: dt.datetime | Non
 
 def healthy_log(store, now: dt.datetime) -> None:
     """Every entity synced 5 minutes ago; events sent but two fresh pending ones; the endpoint ok."""
-    from moodle_sync import eventlog
+    from moodle_sync.outbox import eventlog
 
     for entity in ENTITIES:
         record_run(store, entity, now - dt.timedelta(hours=3), "scheduled__old")
@@ -165,7 +165,7 @@ def healthy_log(store, now: dt.datetime) -> None:
 
 def broken_log(store, now: dt.datetime) -> None:
     """From a healthy log: two dead grades, a paused endpoint, users not synced for 2 hours, an old backlog."""
-    from moodle_sync import eventlog
+    from moodle_sync.outbox import eventlog
 
     set_status(store, add_events(store, "grade", [("7:1", 1), ("7:2", 1)]), "dead")
     eventlog.set_endpoint_state(store, "http://crm/api/v1/webhooks", "paused", "HTTP 410: gone")
@@ -176,7 +176,7 @@ def broken_log(store, now: dt.datetime) -> None:
 
 
 def test_health_snapshot_of_the_event_log(store):
-    from moodle_sync.health import snapshot
+    from moodle_sync.ops.health import snapshot
 
     now = dt.datetime.now(dt.timezone.utc)
     empty = snapshot(store, now=now)
@@ -203,14 +203,15 @@ def test_health_snapshot_of_the_event_log(store):
 def webhook_channel(web, conn_id="ops_hook"):
     from airflow.sdk import Connection
 
-    from moodle_sync.alerts import channel_from_connection
+    from moodle_sync.ops.alerts import channel_from_connection
 
     return channel_from_connection(Connection(conn_id=conn_id, conn_type="http", host=f"http://127.0.0.1:{web.port}",
                                               password="monitor-token-123"))
 
 
 def test_a_condition_is_sent_once_reminded_after_the_repeat_interval_and_its_end_announced(store):
-    from moodle_sync.monitor import entity_intervals, run_monitor
+    from moodle_sync.ops.health import entity_intervals
+    from moodle_sync.ops.monitor import run_monitor
 
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     limits = thresholds(sync_interval_seconds=entity_intervals())
@@ -236,7 +237,7 @@ def test_a_condition_is_sent_once_reminded_after_the_repeat_interval_and_its_end
         assert again["sent"] == [] and again["held"] == keys and len(web.requests) == 1  # no storm
 
         # the endpoint is resumed and the backlog drains; 4 hours later the rest is reminded, the end announced
-        from moodle_sync import eventlog
+        from moodle_sync.outbox import eventlog
 
         eventlog.set_endpoint_state(store, "http://crm/api/v1/webhooks", "ok")
         store.execute("UPDATE moodle_sync_event_log SET status = 'sent', next_retry_at = NULL "
@@ -266,8 +267,8 @@ def test_a_condition_is_sent_once_reminded_after_the_repeat_interval_and_its_end
 
 
 def test_when_every_channel_fails_the_run_fails_and_the_next_one_tries_again(store, caplog):
-    from moodle_sync.alerts import AlertDeliveryError
-    from moodle_sync.monitor import run_monitor
+    from moodle_sync.ops.alerts import AlertDeliveryError
+    from moodle_sync.ops.monitor import run_monitor
 
     now = dt.datetime.now(dt.timezone.utc)
     healthy_log(store, now)
@@ -283,7 +284,7 @@ def test_when_every_channel_fails_the_run_fails_and_the_next_one_tries_again(sto
 
 
 def test_without_a_channel_the_monitor_logs_its_alerts(store, caplog):
-    from moodle_sync.monitor import run_monitor
+    from moodle_sync.ops.monitor import run_monitor
 
     now = dt.datetime.now(dt.timezone.utc)
     healthy_log(store, now)

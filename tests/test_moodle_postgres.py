@@ -25,7 +25,7 @@ ENTITIES = ("user", "enrolment", "grade")
 @pytest.fixture
 def stores():
     """Two migrated event logs under their own connection ids: one on MariaDB, one on PostgreSQL."""
-    from moodle_sync import eventlog
+    from moodle_sync.outbox import eventlog
 
     made = {}
     for dialect in ("mysql", "postgres"):
@@ -39,7 +39,7 @@ def stores():
 def log_of(store) -> list[tuple]:
     """The event log as comparable rows, in a dialect-independent order, with the payload's exact JSON text
     (stored encrypted under a random nonce: the ciphertexts differ, their plain texts must not)."""
-    from moodle_sync.crypto import cipher_from_connection
+    from moodle_sync.outbox.crypto import cipher_from_connection
 
     cipher = cipher_from_connection()
     rows = store.query("SELECT event_id, event_type, entity_type, entity_key, sequence, payload "
@@ -169,7 +169,8 @@ def test_the_same_moodle_like_changes_on_mariadb_and_postgresql_yield_the_same_e
 def test_the_dags_read_a_moodle_on_postgresql_from_the_moodle_db_connection(airflow_db, moodle_pg, receiver,
                                                                             monkeypatch):
     """Through Airflow: moodle_db is a postgres connection (``?table_prefix=mdl_``), the event log too."""
-    from moodle_sync import eventlog, sync
+    from moodle_sync.outbox import eventlog
+    from moodle_sync.capture import sync
 
     store = fresh_database("postgres", scratch_db("mzs_test_store_dag"), "moodle_sync_db")
     try:
@@ -192,7 +193,7 @@ def test_the_dags_read_a_moodle_on_postgresql_from_the_moodle_db_connection(airf
 def test_the_postgresql_copy_has_the_column_types_and_indexes_moodle_creates_on_postgresql(moodle_pg):
     """The loader's mapping agrees with include/sql/demo/postgres/moodle_schema.sql (written from Moodle's
     PostgreSQL XMLDB generator): bigint ids, smallint flags, numeric(10,5) grades, the same defaults and indexes."""
-    from moodle_sync import demo_moodle
+    from demo import moodle_site as demo_moodle
 
     demo = fresh_database("postgres", scratch_db("mzs_test_demo_schema"), "mzs_demo_schema")
     try:
@@ -216,8 +217,8 @@ def test_the_postgresql_copy_has_the_column_types_and_indexes_moodle_creates_on_
 
 
 def test_an_empty_table_prefix_on_postgresql_is_refused_with_a_clear_error(monkeypatch):
-    from moodle_sync.db import table_prefix
-    from moodle_sync.sql import ConfigError
+    from moodle_sync.outbox.db import table_prefix
+    from moodle_sync.config import ConfigError
 
     for conn_type, expected in (("mysql", ""), ("postgres", None)):
         monkeypatch.setenv("AIRFLOW_CONN_MZS_PREFIX_CHECK", json.dumps({
@@ -235,7 +236,7 @@ def test_moodle_tables_in_their_own_postgresql_schema_are_read_through_the_optio
     import psycopg
 
     from moodle_pg import MOODLE_TABLES
-    from moodle_sync import db
+    from moodle_sync.outbox import db
 
     moodle_pg.execute("CREATE SCHEMA moodle")
     for table in MOODLE_TABLES:

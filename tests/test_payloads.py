@@ -1,4 +1,4 @@
-"""Stored payloads: the values under a schema id (moodle_sync.payloads), read back as the same object."""
+"""Stored payloads: the values under a schema id (moodle_sync.outbox.payloads), read back as the same object."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import json
 import pytest
 
 from helpers import events, run_sync
-from moodle_sync import payloads, profiles
-from moodle_sync.crypto import cipher_from_connection
+from moodle_sync.outbox import payloads
+from moodle_sync.delivery import profiles
+from moodle_sync.outbox.crypto import cipher_from_connection
 from moodle_sync.entities import BY_NAME, ENTITIES
 
 NOW = 1_790_000_000

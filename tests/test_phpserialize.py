@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from moodle_sync.phpserialize import loads, parse_other
+from moodle_sync.capture.phpserialize import loads, parse_other
 from moodle_writes import php_serialize
 
 #: The fixture's log row 2773 (unenrolment of user 115 by delete_user), as serialize() writes it when

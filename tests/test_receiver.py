@@ -16,9 +16,9 @@ import requests
 import pytest
 
 from helpers import add_events, events
-from moodle_sync import eventlog
-from moodle_sync.delivery import EndpointPaused, WebhookSettings, deliver_due
-from moodle_sync.receiver import Receiver
+from moodle_sync.outbox import eventlog
+from moodle_sync.delivery.webhook import EndpointPaused, WebhookSettings, deliver_due
+from demo.receiver import Receiver
 
 TOKEN = "receiver-test-token"
 
@@ -78,7 +78,7 @@ def test_signed_deliveries_verify_at_the_receiver_and_a_wrong_secret_pauses_the_
 def test_alerts_reach_the_receiver_through_a_webhook_alert_channel_with_its_token():
     from airflow.sdk import Connection
 
-    from moodle_sync.alerts import Notification, channel_from_connection, dispatch
+    from moodle_sync.ops.alerts import Notification, channel_from_connection, dispatch
 
     with Receiver(token=TOKEN, alert_token="alert-token-1") as receiver:
         def channel(password):
@@ -99,7 +99,7 @@ def test_the_receiver_takes_its_secrets_from_the_environment_not_the_command_lin
         port = s.getsockname()[1]
     env = {**os.environ, "RECEIVER_TOKEN": TOKEN, "RECEIVER_SIGNING_SECRETS": whsec(),
            "RECEIVER_ALERT_TOKEN": "alert-token-2", "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen([sys.executable, "-m", "moodle_sync.receiver", "--port", str(port)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "demo.receiver", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()  # printed once the socket listens

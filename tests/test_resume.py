@@ -12,17 +12,18 @@ import uuid
 
 from conftest import ROOT, wait_until
 from helpers import FIXTURE_NOW, events, run_sync
-from moodle_sync import eventlog, sync
-from moodle_sync.sync import event_id
+from moodle_sync.outbox import eventlog
+from moodle_sync.capture import sync
+from moodle_sync.capture.sync import event_id
 from test_fixture_sync import SITE
 
 KILLED_RUN = """
 import sys
 sys.path.insert(0, {plugins!r})
-from moodle_sync import db
+from moodle_sync.outbox import db
 from moodle_sync.entities import GRADES
-from moodle_sync.sync import sync_entity
-from moodle_sync.window import Window
+from moodle_sync.capture.sync import sync_entity
+from moodle_sync.capture.window import Window
 
 now = {now}
 sync_entity(GRADES, db.connect("moodle_db"), db.connect("moodle_sync_db"), Window("initial", None, now, now),
@@ -67,7 +68,7 @@ def test_an_initial_sync_killed_mid_way_resumes_after_its_last_committed_chunk(m
     resume_after, _ = eventlog.resume_point(store, "grade")
     assert resume_after > 0
     monkeypatch.setattr(sync, "PROGRESS_SECONDS", 0.0)
-    with caplog.at_level(logging.INFO, logger="moodle_sync.sync"):
+    with caplog.at_level(logging.INFO, logger="moodle_sync.capture.sync"):
         result = run_sync("grade", moodle, store)
     assert "resuming the initial sync after id" in caplog.text
     assert "left" in caplog.text and "rows/s" in caplog.text  # the progress lines

@@ -18,10 +18,10 @@ import pytest
 
 from conftest import wait_until
 from helpers import add_events, events
-from moodle_sync import eventlog
-from moodle_sync.db import utcnow
-from moodle_sync.delivery import EndpointPaused, WebhookSettings, deliver_due
-from moodle_sync.policy import RETRY_AFTER_GRACE, RetryPolicy, classify, parse_retry_after
+from moodle_sync.outbox import eventlog
+from moodle_sync.outbox.db import utcnow
+from moodle_sync.delivery.webhook import EndpointPaused, WebhookSettings, deliver_due
+from moodle_sync.delivery.policy import RETRY_AFTER_GRACE, RetryPolicy, classify, parse_retry_after
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = RetryPolicy(base=dt.timedelta(milliseconds=50), cap=dt.timedelta(milliseconds=400), max_attempts=50)
@@ -126,7 +126,7 @@ def test_each_answer_lands_in_the_right_state(store, receiver, control, status, 
 def test_410_pauses_the_endpoint_consumes_nothing_and_replay_resumes_it(store, receiver, monkeypatch):
     import json
 
-    from moodle_sync.replay import run_replay
+    from moodle_sync.ops.replay import run_replay
 
     add_events(store, "user", [(k, 1) for k in range(1, 6)])
     receiver.state.control(fail_status=410, fail_next=100)
@@ -144,7 +144,7 @@ def test_410_pauses_the_endpoint_consumes_nothing_and_replay_resumes_it(store, r
 
 
 def test_events_go_dead_after_max_attempts_and_replay_requeues_them_with_the_same_id(store, receiver):
-    from moodle_sync.replay import run_replay
+    from moodle_sync.ops.replay import run_replay
 
     ids = add_events(store, "grade", [("3:4", 1), ("5:6", 1)], payload=lambda k: {
         "grade_id": 1, "userid": int(k.split(":")[0]), "itemid": int(k.split(":")[1]), "student_id": 1,
@@ -284,7 +284,7 @@ def test_standard_profile_body(store, receiver):
 
 @pytest.fixture
 def tls_receiver(tmp_path):
-    from moodle_sync.receiver import Receiver
+    from demo.receiver import Receiver
     from sinks import self_signed_tls
 
     context, ca_file = self_signed_tls(tmp_path)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from moodle_sync.sql import ConfigError, validate_prefix
-from moodle_sync.transform import effective_enrolment_active, transform_enrolments, transform_grades, transform_users
-from moodle_sync.window import resolve_window
+from moodle_sync.outbox.sql import validate_prefix
+from moodle_sync.config import ConfigError
+from moodle_sync.entities.transform import effective_enrolment_active, transform_enrolments, transform_grades, transform_users
+from moodle_sync.capture.window import resolve_window
 
 
 def grade_row(**over):

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import fresh_database, scratch_db
 from helpers import add_events, events, operated_log
-from moodle_sync.health import snapshot
+from moodle_sync.ops.health import snapshot
 
 PREFIX = "/moodle-sync"
 PASSWORDS = {"admin": "pw-admin-1", "operator": "pw-operator-1", "watcher": "pw-watcher-1", "nobody": "pw-nobody-1"}
@@ -150,7 +150,7 @@ def test_the_ui_session_cookie_is_accepted(client, tokens, store):
 
 
 def operated_log_without_moodle(store):
-    from moodle_sync.receiver import Receiver
+    from demo.receiver import Receiver
 
     with Receiver(token="test-token-123") as receiver:
         by_status = operated_log(store, receiver)
@@ -286,8 +286,8 @@ def run_the_replay_task(conf):
     """What the queued run's task does, with its params (the DAG's defaults overlaid by the run's conf)."""
     from airflow.dag_processing.dagbag import DagBag
 
-    from moodle_sync.dag_factory import EVENTLOG_CONN_ID, WEBHOOK_CONN_ID
-    from moodle_sync.replay import run_replay
+    from moodle_sync.config import EVENTLOG_CONN_ID, WEBHOOK_CONN_ID
+    from moodle_sync.ops.replay import run_replay
 
     dag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags["moodle_sync_replay"]
     params = {key: dag.params[key] for key in dag.params} | conf
@@ -323,8 +323,8 @@ def test_replay_one_event_queues_a_replay_dag_run_that_requeues_it(client, token
 
 def test_replay_dead_since_previews_then_queues_one_run_for_all(client, tokens, store):
     operated_log_without_moodle(store)
-    from moodle_sync.delivery import WebhookSettings, deliver_due
-    from moodle_sync.receiver import Receiver
+    from moodle_sync.delivery.webhook import WebhookSettings, deliver_due
+    from demo.receiver import Receiver
 
     with Receiver(token="test-token-123") as receiver:  # a second dead event, a user this time
         add_events(store, "user", [(42, 1)])

@@ -64,8 +64,8 @@ def stop(process: subprocess.Popen) -> None:
 @pytest.fixture(scope="module")
 def event_log():
     """A MariaDB event log with every status, attempts and a run log, for the server to show."""
-    from moodle_sync import eventlog
-    from moodle_sync.receiver import Receiver
+    from moodle_sync.outbox import eventlog
+    from demo.receiver import Receiver
 
     previous = os.environ.get("AIRFLOW_CONN_MOODLE_SYNC_DB")
     store = fresh_database("mysql", scratch_db("mzs_test_ui_browser"), "moodle_sync_db")

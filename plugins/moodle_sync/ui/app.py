@@ -20,13 +20,13 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from moodle_sync import health
+from moodle_sync.ops import health
 from moodle_sync.ui import charts, queries
 from moodle_sync.ui.actions import ReplayUnavailable, replay_dag_paused, trigger_replay
 from moodle_sync.ui.queries import BadQuery
 from moodle_sync.ui.security import REPLAY_DAG_ID, can_replay, replayer, viewer
+from moodle_sync.config import EVENTLOG_CONN_ID
 
-EVENTLOG_CONN_ID = "moodle_sync_db"  # the same connection the DAGs write the event log through
 URL_PREFIX = "/moodle-sync"
 HOURS_CHOICES = (6, 24, 72, 168, 720)
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -39,8 +39,8 @@ ICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none"
 @contextmanager
 def event_log():
     """A connection to the event log for one request; the reasons it can fail become clear 503/400 answers."""
-    from moodle_sync import db
-    from moodle_sync.sql import ConfigError
+    from moodle_sync.outbox import db
+    from moodle_sync.config import ConfigError
 
     try:
         store = db.connect(EVENTLOG_CONN_ID)

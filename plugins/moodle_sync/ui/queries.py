@@ -10,9 +10,9 @@ import datetime as dt
 import math
 import uuid
 
-from moodle_sync.db import Database
+from moodle_sync.outbox.db import Database
 from moodle_sync.entities import ENTITIES
-from moodle_sync.health import STATUSES, as_utc, iso_utc
+from moodle_sync.ops.health import STATUSES, as_utc, iso_utc
 
 AREA = "ui"
 ENTITY_TYPES = tuple(spec.name for spec in ENTITIES)

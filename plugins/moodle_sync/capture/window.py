@@ -13,9 +13,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass
 
-from moodle_sync.sql import ConfigError
+from moodle_sync.config import OVERLAP_SECONDS, ConfigError
 
-DEFAULT_OVERLAP_SECONDS = 300
+DEFAULT_OVERLAP_SECONDS = OVERLAP_SECONDS.default
 
 
 @dataclass(frozen=True)

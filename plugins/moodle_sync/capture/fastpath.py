@@ -19,14 +19,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from moodle_sync.db import Database
+from moodle_sync.config import FAST_PATH_MAX_KEYS, LOG_REREAD_IDS
+from moodle_sync.outbox.db import Database
 from moodle_sync.entities import EntitySpec, KeySource
-from moodle_sync.phpserialize import parse_other
+from moodle_sync.capture.phpserialize import parse_other
 
 log = logging.getLogger(__name__)
 
-DEFAULT_REREAD_IDS = 1000
-DEFAULT_MAX_KEYS = 100_000
+DEFAULT_REREAD_IDS = LOG_REREAD_IDS.default
+DEFAULT_MAX_KEYS = FAST_PATH_MAX_KEYS.default
 DEFAULT_PAGE_ROWS = 10_000
 
 
@@ -142,7 +143,7 @@ def read(spec: EntitySpec, moodle: Database, store: Database, *, prefix: str, si
          page_rows: int = DEFAULT_PAGE_ROWS) -> Candidates:
     """Read every key source of ``spec`` after its cursor. ``initial``: the run reads every row anyway, so the
     cursors are only placed at the sources' ends. ``since``: where to start a source that has no cursor yet."""
-    from moodle_sync import eventlog
+    from moodle_sync.outbox import eventlog
 
     found = Candidates()
     if not spec.key_sources:

@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 
-from moodle_sync.sql import ConfigError
+from moodle_sync.config import ConfigError
 
 PREFIX = "whsec_"
 

@@ -21,13 +21,10 @@ import os
 import threading
 from dataclasses import dataclass
 
-from moodle_sync.sql import ConfigError
+from moodle_sync.config import ALLOW_PLAINTEXT, ENCRYPTION_CONN_ID, ConfigError
 
 log = logging.getLogger(__name__)
 
-ENCRYPTION_CONN_ID = "moodle_sync_encryption"
-#: Set to true to run without the encryption connection: payloads (names, emails, grades) then sit in plain text.
-ALLOW_PLAINTEXT_ENV = "MOODLE_SYNC_ALLOW_PLAINTEXT"
 PREFIX = b"enc2:"  # raw nonce + ciphertext + tag
 BASE64_PREFIX = b"enc1:"  # base64 of the same, as stored before migration 008
 _KID_CHARS = 8
@@ -144,7 +141,7 @@ class PayloadCipher:
 
 
 def _plaintext_allowed() -> bool:
-    return os.environ.get(ALLOW_PLAINTEXT_ENV, "").strip().lower() in ("1", "true", "yes")
+    return ALLOW_PLAINTEXT.flag()
 
 
 def cipher_from_connection(conn_id: str = ENCRYPTION_CONN_ID) -> PayloadCipher:
@@ -157,12 +154,12 @@ def cipher_from_connection(conn_id: str = ENCRYPTION_CONN_ID) -> PayloadCipher:
     except Exception as exc:
         if _plaintext_allowed():
             log.warning("no %r connection and %s is set: event payloads (personal data) are stored in PLAIN TEXT",
-                        conn_id, ALLOW_PLAINTEXT_ENV)
+                        conn_id, ALLOW_PLAINTEXT.env)
             return PayloadCipher()
         raise ConfigError(
             f"Airflow connection {conn_id!r} is not defined: event payloads hold personal data and are encrypted at "
             f"rest. Create it (any type; password = one or more Fernet-format keys, newest first, separated by "
-            f"spaces; generate one with: {_GENERATE}), or set {ALLOW_PLAINTEXT_ENV}=true to store them in plain "
+            f"spaces; generate one with: {_GENERATE}), or set {ALLOW_PLAINTEXT.env}=true to store them in plain "
             f"text.") from exc
     for item in (conn.password or "").split():
         mask_secret(item)

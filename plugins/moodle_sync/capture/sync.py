@@ -7,8 +7,8 @@ seen twice (re-run, overlapping window, backfill) finds the same hash and yields
 yields three events. A chunk's events and states commit together; the watermark commits with the last
 chunk, so a crash mid-run leaves committed chunks whose states moved with them, and a re-run skips them.
 
-Deletes come first in a run (``moodle_sync.deletes``), committed before the rows are streamed: the keys the
-fast path named (``moodle_sync.candidates``), or in a reconciliation every live key, that Moodle no longer
+Deletes come first in a run (``moodle_sync.capture.deletes``), committed before the rows are streamed: the keys the
+fast path named (``moodle_sync.capture.fastpath``), or in a reconciliation every live key, that Moodle no longer
 has. The named keys are also re-read with the window's rows (a user whose role was unassigned, a grade
 deleted and given again). One sync of an entity runs at a time (``eventlog.entity_lock``).
 """
@@ -26,17 +26,20 @@ from dataclasses import asdict, dataclass, field, replace
 
 import msgspec
 
-from moodle_sync import candidates, deletes, eventlog, payloads
-from moodle_sync.crypto import PayloadCipher, cipher_from_connection
-from moodle_sync.db import Database, utcnow
+from moodle_sync.capture import deletes, fastpath
+from moodle_sync.config import CHUNK_ROWS, LOCK_TIMEOUT_SECONDS
+from moodle_sync.outbox import eventlog
+from moodle_sync.outbox import payloads
+from moodle_sync.outbox.crypto import PayloadCipher, cipher_from_connection
+from moodle_sync.outbox.db import Database, utcnow
 from moodle_sync.entities import EntitySpec
-from moodle_sync.window import Window
+from moodle_sync.capture.window import Window
 
 log = logging.getLogger(__name__)
 
 #: Namespace of every event id: uuid5(EVENT_NAMESPACE, "<site>:<entity>:<key>:<sequence>").
 EVENT_NAMESPACE = uuid.UUID("6f1d3c1e-5a7b-4d2c-9a55-3d1f0e9b7c21")
-DEFAULT_CHUNK_ROWS = 10_000
+DEFAULT_CHUNK_ROWS = CHUNK_ROWS.default
 PROGRESS_SECONDS = 10.0  # how often a full read logs its progress
 #: A run that wrote at least this many events refreshes the event log's planner statistics (eventlog).
 STATISTICS_AFTER_EVENTS = 10_000
@@ -292,13 +295,13 @@ class _ChunkWriter:
 
 def sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Window, *, prefix: str,
                 run_id: str | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-                cipher: PayloadCipher | None = None, lock_timeout: float = 3600.0,
+                cipher: PayloadCipher | None = None, lock_timeout: float = LOCK_TIMEOUT_SECONDS.default,
                 fast_path: dict | None = None) -> SyncResult:
     """Turn every real change of ``spec`` in ``window`` into one event row; return the counts.
 
     A ``reconcile`` window reads every row (re-checking every key's content hash) and first walks every live
     key for deletes; any other window first reads the fast path (``fast_path``: keyword settings of
-    ``candidates.read``). Payloads are sealed by ``cipher`` (default: the ``moodle_sync_encryption``
+    ``fastpath.read``). Payloads are sealed by ``cipher`` (default: the ``moodle_sync_encryption``
     connection's, which refuses to run without keys unless plain text is explicitly allowed)."""
     cipher = cipher or cipher_from_connection()
     with eventlog.entity_lock(store, spec.name, lock_timeout), _relaxed_gc():
@@ -310,7 +313,7 @@ def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Wi
                  run_id: str | None, chunk_rows: int, fast_path: dict, seal) -> SyncResult:
     import pandas as pd
 
-    transform = getattr(importlib.import_module("moodle_sync.transform"), spec.transform)
+    transform = getattr(importlib.import_module("moodle_sync.entities.transform"), spec.transform)
     started = time.monotonic()
     result = SyncResult(entity=spec.name, window=window.as_dict())
     config = site_config(moodle, prefix)
@@ -324,13 +327,13 @@ def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Wi
     make_event_id = event_id_maker(site, spec.name)
 
     # Deletes first, each batch committed, so the stream's state lookups below see them.
-    found = candidates.Candidates()
+    found = fastpath.Candidates()
     if window.mode == "reconcile":
         if state_exists:
             result.deleted = deletes.reconcile(spec, moodle, store, prefix=prefix, make_event_id=make_event_id,
                                                seal=seal, run_id=run_id, now=window.now)
     else:
-        found = candidates.read(spec, moodle, store, prefix=prefix, since=window.since,
+        found = fastpath.read(spec, moodle, store, prefix=prefix, since=window.since,
                                 initial=window.full or not state_exists, **fast_path)
         result.candidates = len(found.keys)
         if found.keys and state_exists:
@@ -363,15 +366,15 @@ def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Wi
         changed = f"{spec.source_id[1]} > %(resume_after)s"
     else:
         changed = moodle.sql("moodle", spec.changed_sql_for(history_enabled), **fragments)
-        named = [parts for parts in map(candidates.parse_key, found.keys) if parts]
+        named = [parts for parts in map(fastpath.parse_key, found.keys) if parts]
         if named:  # the named keys are re-read too (a role unassigned, a grade given again)
             changed = moodle.sql("moodle", "changed_or_candidates", changed=changed,
                                  candidates=moodle.sql("moodle", spec.candidates_sql))
-            params.update(candidates.key_params(moodle, named))
+            params.update(fastpath.key_params(moodle, named))
     select = moodle.sql("moodle", spec.select_sql, changed=changed, **fragments)
 
     # The change hash reads the change fields as a JSON object (its text without the closing brace when
-    # other fields follow: what it always read); the payload stores every field's value (moodle_sync.payloads).
+    # other fields follow: what it always read); the payload stores every field's value (moodle_sync.outbox.payloads).
     stored = payloads.stored_fields(spec)[:-1]  # all but the sequence, which each event appends
     change_fields = {f: spec.payload_fields[f] for f in spec.change_fields}
     payload_fields = {f: spec.payload_fields[f] for f in stored}

@@ -1,6 +1,6 @@
 """Operational alerts: the ``moodle_sync_monitor`` DAG checks the health snapshot every few minutes.
 
-``evaluate`` is a pure function of the snapshot (``moodle_sync.health``, only its contract's fields) and the
+``evaluate`` is a pure function of the snapshot (``moodle_sync.ops.health``, only its contract's fields) and the
 thresholds: dead events above a threshold, a paused endpoint, a stalled sync (no success for N intervals of
 the entity's schedule), an undelivered backlog older than a threshold. ``run_monitor`` sends what is new,
 re-sends what still holds after ``repeat_minutes``, announces once what cleared, and remembers it in
@@ -14,29 +14,30 @@ import logging
 import os
 from dataclasses import dataclass, field
 
-from moodle_sync import alert_state
-from moodle_sync.alerts import AlertDeliveryError, Notification, dispatch
-from moodle_sync.db import Database
-from moodle_sync.health import human_duration
-from moodle_sync.sql import ConfigError
+from moodle_sync.ops import alert_state
+from moodle_sync.ops.alerts import AlertDeliveryError, Notification, dispatch
+from moodle_sync.outbox.db import Database
+from moodle_sync.ops.health import human_duration
+from moodle_sync.config import (ALERT_BACKLOG_MINUTES, ALERT_DEAD_EVENTS, ALERT_REPEAT_MINUTES,
+                                 ALERT_STALLED_INTERVALS, ConfigError)
 
-log = logging.getLogger("moodle_sync.monitor")
+log = logging.getLogger("moodle_sync.ops.monitor")
 
 KEY_PREFIX = "monitor:"
 ENV = {  # threshold -> (environment variable, default); "off" disables a check
-    "dead_events": ("MOODLE_SYNC_ALERT_DEAD_EVENTS", 0),
-    "stalled_intervals": ("MOODLE_SYNC_ALERT_STALLED_INTERVALS", 3),
-    "backlog_minutes": ("MOODLE_SYNC_ALERT_BACKLOG_MINUTES", 60),
-    "repeat_minutes": ("MOODLE_SYNC_ALERT_REPEAT_MINUTES", 240),
+    "dead_events": (ALERT_DEAD_EVENTS.env, ALERT_DEAD_EVENTS.default),
+    "stalled_intervals": (ALERT_STALLED_INTERVALS.env, ALERT_STALLED_INTERVALS.default),
+    "backlog_minutes": (ALERT_BACKLOG_MINUTES.env, ALERT_BACKLOG_MINUTES.default),
+    "repeat_minutes": (ALERT_REPEAT_MINUTES.env, ALERT_REPEAT_MINUTES.default),
 }
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    dead_events: float | None = 0  # alert when an entity has more dead events than this
-    stalled_intervals: float | None = 3  # ... no successful sync for this many schedule intervals
-    backlog_minutes: float | None = 60  # ... its oldest undelivered event is older than this
-    repeat_minutes: float = 240  # re-send a condition that still holds after this long (0: every run)
+    dead_events: float | None = ALERT_DEAD_EVENTS.default  # alert when an entity has more dead events than this
+    stalled_intervals: float | None = ALERT_STALLED_INTERVALS.default  # ... no successful sync for this many intervals
+    backlog_minutes: float | None = ALERT_BACKLOG_MINUTES.default  # ... its oldest undelivered event is older
+    repeat_minutes: float = ALERT_REPEAT_MINUTES.default  # re-send a condition that still holds after this long (0: every run)
     sync_interval_seconds: dict = field(default_factory=dict)  # entity -> longest gap of its schedule
 
     @classmethod
@@ -63,21 +64,6 @@ class Alert:
     severity: str  # critical or warning
     summary: str  # one line for people
     details: dict = field(default_factory=dict)
-
-
-def schedule_interval_seconds(cron: str, samples: int = 200) -> int:
-    """The longest gap between two runs of a cron schedule (over its next ``samples`` runs)."""
-    from croniter import croniter
-
-    it = croniter(cron, dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc))  # a Monday: week-long patterns show
-    times = [it.get_next(float) for _ in range(samples + 1)]
-    return int(max(b - a for a, b in zip(times, times[1:])))
-
-
-def entity_intervals() -> dict[str, int]:
-    from moodle_sync.entities import ENTITIES
-
-    return {spec.name: schedule_interval_seconds(spec.schedule) for spec in ENTITIES}
 
 
 def _parse(ts: str) -> dt.datetime:
@@ -145,7 +131,7 @@ def notification(firing: list[Alert], resolved: list[alert_state.State], snapsho
 def run_monitor(store: Database, channels: list, thresholds: Thresholds, *, now: dt.datetime | None = None) -> dict:
     """Check the health, send what is due, remember it. Raises AlertDeliveryError when something was due
     and every channel failed (the state is then left alone, so the next run tries again)."""
-    from moodle_sync.health import snapshot as health_snapshot
+    from moodle_sync.ops.health import snapshot as health_snapshot
 
     now = now or dt.datetime.now(dt.timezone.utc)
     snap = health_snapshot(store, now=now, sync_interval_seconds=thresholds.sync_interval_seconds)

@@ -27,13 +27,10 @@ from email.utils import formatdate, make_msgid
 
 from airflow.sdk import BaseNotifier
 
-from moodle_sync.sql import ConfigError
+from moodle_sync.config import ALERT_CONN_IDS, ALERT_TASK_REPEAT_MINUTES, ALERTS_CONN_ID, EVENTLOG_CONN_ID, ConfigError
 
-log = logging.getLogger("moodle_sync.alerts")
+log = logging.getLogger("moodle_sync.ops.alerts")
 
-CONN_IDS_ENV = "MOODLE_SYNC_ALERT_CONN_IDS"
-DEFAULT_CONN_ID = "moodle_sync_alerts"
-TASK_REPEAT_ENV = "MOODLE_SYNC_ALERT_TASK_REPEAT_MINUTES"
 SOURCE = "moodle-zoho-sync"
 MAX_ERROR_CHARS = 2000
 
@@ -242,9 +239,9 @@ def channel_from_connection(conn):
 
 def configured_conn_ids() -> tuple[list[str], bool]:
     """(connection ids, explicitly configured?) from MOODLE_SYNC_ALERT_CONN_IDS."""
-    raw = os.environ.get(CONN_IDS_ENV)
+    raw = os.environ.get(ALERT_CONN_IDS.env)
     if raw is None:
-        return [DEFAULT_CONN_ID], False
+        return [ALERTS_CONN_ID], False
     return [c.strip() for c in raw.split(",") if c.strip()], True
 
 
@@ -263,7 +260,7 @@ def load_channels(conn_ids: list[str] | None = None) -> list:
         except AirflowNotFoundException:
             if explicit:
                 log.error("alert connection %r is not defined (listed in %s): it gets no alert", conn_id,
-                          CONN_IDS_ENV)
+                          ALERT_CONN_IDS.env)
             else:
                 log.info("no alert connection %r: alerts are only logged", conn_id)
             continue
@@ -336,19 +333,18 @@ def alert_message(context) -> str:
 
 
 def _task_repeat() -> dt.timedelta:
-    raw = os.environ.get(TASK_REPEAT_ENV, "30")
+    raw = ALERT_TASK_REPEAT_MINUTES.raw()
     try:
         minutes = float(raw)
     except ValueError as exc:
-        raise ConfigError(f"{TASK_REPEAT_ENV}={raw!r}: give minutes (0: alert on every failure)") from exc
+        raise ConfigError(f"{ALERT_TASK_REPEAT_MINUTES.env}={raw!r}: give minutes (0: alert on every failure)") from exc
     return dt.timedelta(minutes=max(minutes, 0.0))
 
 
 def _open_state_store():
     """The event-log database for the alert state, or None: the state is best effort, an alert about a
     broken database must still go out."""
-    from moodle_sync import db
-    from moodle_sync.dag_factory import EVENTLOG_CONN_ID
+    from moodle_sync.outbox import db
 
     try:
         return db.connect(EVENTLOG_CONN_ID)
@@ -376,7 +372,7 @@ class SyncFailureNotifier(BaseNotifier):
 
     @staticmethod
     def _send(notification: Notification, channels: list) -> None:
-        from moodle_sync import alert_state
+        from moodle_sync.ops import alert_state
 
         d = notification.data
         key = f"task:{d['dag_id']}.{d['task_id']}"
@@ -392,7 +388,7 @@ class SyncFailureNotifier(BaseNotifier):
                         alert_state.record_suppressed(store, key)
                         store.commit()
                         log.warning("alert not sent: %s.%s was alerted at %s, less than %s ago (%s)", d["dag_id"],
-                                    d["task_id"], state.last_sent_at.isoformat(), repeat, TASK_REPEAT_ENV)
+                                    d["task_id"], state.last_sent_at.isoformat(), repeat, ALERT_TASK_REPEAT_MINUTES.env)
                         return
                 except Exception as exc:
                     store.rollback()

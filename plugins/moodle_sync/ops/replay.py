@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from moodle_sync import db, eventlog
-from moodle_sync.window import to_unix
+from moodle_sync.outbox import db
+from moodle_sync.outbox import eventlog
+from moodle_sync.capture.window import to_unix
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def run_replay(eventlog_conn_id: str, webhook_conn_id: str, params: dict) -> dic
         if not result["dry_run"]:
             result["requeued"] = eventlog.requeue(store, [row["id"] for row in found])
         if params.get("resume_endpoint"):
-            from moodle_sync.delivery import settings_from_connection
+            from moodle_sync.delivery.webhook import settings_from_connection
 
             endpoint = settings_from_connection(webhook_conn_id).endpoint_id
             if not result["dry_run"]:

@@ -11,14 +11,14 @@ import time
 
 import msgspec
 
-from moodle_sync.payloads import as_dict
+from moodle_sync.outbox.payloads import as_dict
 
 _encode = msgspec.json.Encoder().encode
 
 #: The backend of the legacy plugin accepts only these types (../shared/contracts/LEGACY_WEBHOOK.md):
 #: no grade_created, enrolment updates travel as enrollment_created with the current state,
 #: deleted or suspended users as user_updated with their flags, a deleted enrolment as enrollment_deleted,
-#: and a deleted grade as grade_updated with the grade cleared and ``deleted: true`` (moodle_sync.deletes).
+#: and a deleted grade as grade_updated with the grade cleared and ``deleted: true`` (moodle_sync.capture.deletes).
 LEGACY_TYPES = {
     "user.created": "user_created",
     "user.updated": "user_updated",

@@ -1,4 +1,4 @@
-"""The three synced entities, declared as data: one mechanism (``moodle_sync.sync``) serves them all.
+"""The three synced entities, declared as data: one mechanism (``moodle_sync.capture.sync``) serves them all.
 
 Like a singer-sdk stream, each entity names its key, its replication query, the fields it sends and the
 fields whose change is a real change (``change_fields``: a login that bumps ``lastaccess`` or an edit that
@@ -28,7 +28,7 @@ class KeySource:
     name: str  # cursor name, unique within the entity
     sql: str  # include/sql/moodle/<sql>.sql: rows with %(after)s < id <= %(upto)s, at most %(limit)s
     bounds_sql: str  # include/sql/moodle/<bounds_sql>.sql: (max id, first id at or after %(since)s)
-    reader: str  # function in moodle_sync.candidates: row dict -> (key, ids the row knows, time) or None
+    reader: str  # function in moodle_sync.capture.fastpath: row dict -> (key, ids the row knows, time) or None
     eventnames: tuple[str, ...] = ()  # log events to read (a log source); empty for other tables
     needs_log: bool = False  # the table is Moodle's standard log: only read when that log store is enabled
 
@@ -45,7 +45,7 @@ class EntitySpec:
     # The main table's id: (column of the chunk, SQL expression, table); the SELECT streams rows in its order,
     # so an interrupted initial sync resumes after the last id it committed.
     source_id: tuple[str, str, str]
-    transform: str  # function name in moodle_sync.transform
+    transform: str  # function name in moodle_sync.entities.transform
     payload_fields: dict[str, str]  # payload field -> column of the transformed chunk
     change_fields: tuple[str, ...]  # payload fields hashed to tell a real change
     modified_column: str

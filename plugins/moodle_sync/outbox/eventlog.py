@@ -13,8 +13,9 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 
-from moodle_sync.db import Database, utcnow
-from moodle_sync.sql import migrations, split_statements
+from moodle_sync.config import LOCK_TIMEOUT_SECONDS
+from moodle_sync.outbox.db import Database, utcnow
+from moodle_sync.outbox.sql import migrations, split_statements
 
 log = logging.getLogger(__name__)
 AREA = "eventlog"
@@ -75,7 +76,7 @@ def live_keys(db: Database, entity: str, after: str, limit: int) -> list[str]:
 
 
 def get_cursors(db: Database, entity: str) -> dict[str, int]:
-    """source -> last id the fast path read (see moodle_sync.candidates)."""
+    """source -> last id the fast path read (see moodle_sync.capture.fastpath)."""
     rows = db.query(db.sql(AREA, "get_cursors"), {"entity": entity})
     db.commit()
     return {source: int(last_id) for source, last_id in rows}
@@ -90,7 +91,7 @@ def set_cursors(db: Database, entity: str, cursors: dict[str, int], run_id: str 
 
 
 @contextlib.contextmanager
-def entity_lock(db: Database, entity: str, timeout: float = 3600.0):
+def entity_lock(db: Database, entity: str, timeout: float = LOCK_TIMEOUT_SECONDS.default):
     """One sync of ``entity`` at a time on this event log (its DAG, a backfill, reconciliation): two runs
     would read the same state and give one key two different events with one sequence. Waits up to
     ``timeout`` seconds; the lock belongs to ``db``'s session (commits do not release it)."""

@@ -9,18 +9,15 @@ value is bound as a parameter.
 from __future__ import annotations
 
 import functools
-import os
 import re
 from pathlib import Path
 
-SQL_ROOT = Path(os.environ.get("MOODLE_SYNC_SQL_DIR") or Path(__file__).resolve().parents[2] / "include" / "sql")
+from moodle_sync.config import SQL_DIR, ConfigError
+
+SQL_ROOT = Path(SQL_DIR.text() or Path(__file__).resolve().parents[3] / "include" / "sql")
 
 _PREFIX_RE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9_]{0,29})?$")
 _COMMENT_RE = re.compile(r"^\s*--.*$", re.MULTILINE)
-
-
-class ConfigError(ValueError):
-    """A setting is wrong; the message says which one and how to fix it."""
 
 
 def validate_prefix(prefix: str) -> str:

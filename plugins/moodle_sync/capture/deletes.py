@@ -2,7 +2,7 @@
 
 Moodle hard-deletes enrolments (``unenrol_user``) and grades (user deletion, unenrolment, course reset), so
 a delete can only be seen as an absence. Two detectors name keys to check and both end here: the fast path
-(keys the log or the grade history named since its cursor, ``moodle_sync.candidates``) and reconciliation
+(keys the log or the grade history named since its cursor, ``moodle_sync.capture.fastpath``) and reconciliation
 (every live key, page by page, ``moodle_sync_reconcile``). Per batch: the states of the keys; which of the
 live ones Moodle still has (the entity's ``*_keys.sql``, an index lookup); for each missing one, one
 ``<entity>.deleted`` event with the key's next sequence, and the state marked deleted in the same transaction.
@@ -20,9 +20,10 @@ from collections.abc import Callable, Iterable
 
 import msgspec
 
-from moodle_sync import eventlog, payloads
-from moodle_sync.candidates import key_params, parse_key
-from moodle_sync.db import Database, utcnow
+from moodle_sync.outbox import eventlog
+from moodle_sync.outbox import payloads
+from moodle_sync.capture.fastpath import key_params, parse_key
+from moodle_sync.outbox.db import Database, utcnow
 from moodle_sync.entities import EntitySpec
 
 log = logging.getLogger(__name__)

@@ -15,12 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from moodle_sync.crypto import PayloadCipher
-from moodle_sync.db import Database, utcnow
+from moodle_sync.config import RETENTION_DAYS
+from moodle_sync.outbox.crypto import PayloadCipher
+from moodle_sync.outbox.db import Database, utcnow
 
 log = logging.getLogger(__name__)
 AREA = "maintenance"
-DEFAULT_RETENTION_DAYS = 30
+DEFAULT_RETENTION_DAYS = RETENTION_DAYS.default
 
 
 def reseal_payloads(store: Database, cipher: PayloadCipher, *, batch: int = 2_000) -> int:

@@ -3,7 +3,7 @@
 One mechanism for every deliverer (each entity DAG's first delivery, the retry DAG's mapped workers):
 claim a batch under a lease (``eventlog.claim_due``), send it on one aiohttp session with bounded
 concurrency, an optional rate limit and the connection's timeouts, classify each answer
-(``moodle_sync.policy``), then store outcomes and one ``moodle_sync_delivery_attempt`` row per attempt.
+(``moodle_sync.delivery.policy``), then store outcomes and one ``moodle_sync_delivery_attempt`` row per attempt.
 The provider's hook would send every unknown connection extra as an HTTP header: ``WebhookHook`` builds
 its headers itself, so settings and secrets never reach the wire (the token only as the bearer).
 """
@@ -21,13 +21,13 @@ from typing import Any
 
 from airflow.providers.http.hooks.http import HttpAsyncHook, SessionConfig
 
-from moodle_sync import eventlog
-from moodle_sync.crypto import PayloadCipher, cipher_from_connection
-from moodle_sync.db import Database, utcnow
-from moodle_sync.policy import RetryPolicy, classify, parse_retry_after
-from moodle_sync.profiles import PROFILES
-from moodle_sync.signing import parse_secrets, signature_headers
-from moodle_sync.sql import ConfigError
+from moodle_sync.outbox import eventlog
+from moodle_sync.outbox.crypto import PayloadCipher, cipher_from_connection
+from moodle_sync.outbox.db import Database, utcnow
+from moodle_sync.delivery.policy import RetryPolicy, classify, parse_retry_after
+from moodle_sync.delivery.profiles import PROFILES
+from moodle_sync.delivery.signing import parse_secrets, signature_headers
+from moodle_sync.config import WEBHOOK_CONN_ID, ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -99,15 +99,16 @@ class WebhookSettings:
         profile = extra.get("payload_profile", "legacy")
         if profile not in PROFILES:
             raise ConfigError(f"connection {name!r}: payload_profile {profile!r} is not one of {sorted(PROFILES)}")
-        jitter = float(extra.get("retry_jitter", 0.2))
+        jitter = float(extra.get("retry_jitter", RetryPolicy.jitter))
         if not 0 <= jitter < 1:
             raise ConfigError(f"connection {name!r}: retry_jitter must be between 0 and 1")
+        default = RetryPolicy()
         policy = RetryPolicy(
-            base=dt.timedelta(seconds=number("retry_base_seconds", 60)),
-            cap=dt.timedelta(seconds=number("retry_cap_seconds", 3600)),
+            base=dt.timedelta(seconds=number("retry_base_seconds", default.base.total_seconds())),
+            cap=dt.timedelta(seconds=number("retry_cap_seconds", default.cap.total_seconds())),
             jitter=jitter,
-            max_attempts=number("max_attempts", 10, int),
-            max_age=dt.timedelta(hours=number("max_age_hours", 72)),
+            max_attempts=number("max_attempts", default.max_attempts, int),
+            max_age=dt.timedelta(hours=number("max_age_hours", default.max_age.total_seconds() / 3600)),
         )
         return cls(
             base_url=base,
@@ -130,7 +131,7 @@ class WebhookSettings:
 class WebhookHook(HttpAsyncHook):
     """HttpAsyncHook whose session config comes from ``WebhookSettings``, not from raw connection extras."""
 
-    def __init__(self, settings: WebhookSettings, http_conn_id: str = "moodle_sync_webhook"):
+    def __init__(self, settings: WebhookSettings, http_conn_id: str = WEBHOOK_CONN_ID):
         super().__init__(method="POST", http_conn_id=http_conn_id, retry_limit=1)
         self.settings = settings
 
@@ -358,7 +359,7 @@ async def _deliver(store: Database, settings: WebhookSettings, hook: WebhookHook
 
 
 def deliver_due(store: Database, settings: WebhookSettings, *, entity: str | None = None, owner: str,
-                http_conn_id: str = "moodle_sync_webhook", run_id: str | None = None, task_id: str | None = None,
+                http_conn_id: str = WEBHOOK_CONN_ID, run_id: str | None = None, task_id: str | None = None,
                 max_events: int | None = None, cipher: PayloadCipher | None = None) -> DeliveryResult:
     """Deliver due events (of ``entity``, or all); fail loudly if the endpoint answered none of them.
 
@@ -389,7 +390,7 @@ def deliver_due(store: Database, settings: WebhookSettings, *, entity: str | Non
     return result
 
 
-def settings_from_connection(conn_id: str = "moodle_sync_webhook") -> WebhookSettings:
+def settings_from_connection(conn_id: str = WEBHOOK_CONN_ID) -> WebhookSettings:
     from airflow.sdk import BaseHook
 
     try:

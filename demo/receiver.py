@@ -1,13 +1,13 @@
 """A local webhook receiver that speaks the legacy backend's contract, for the demo, tests and benchmarks.
 
 POST /api/v1/webhooks: checks the bearer token and, given signing secrets, the Standard Webhooks signature
-(its own HMAC check, written from the specification rather than with ``moodle_sync.signing``, so it really
+(its own HMAC check, written from the specification rather than with ``moodle_sync.delivery.signing``, so it really
 checks the sender), refuses unknown event types with 400 like the backend, dedupes by event_id (answers
 ``deduplicated``), and can be told to fail: a fixed status for the next N requests, or a random share of
 requests. POST /alerts takes the alerts of a generic webhook alert channel (bearer token). GET /_events lists
 what it received, GET /_health answers 200; POST /_control changes the failure mode.
 
-Run it alone: ``python -m moodle_sync.receiver --port 8099``; its secrets come from the environment
+Run it alone: ``python -m demo.receiver --port 8099``; its secrets come from the environment
 (``RECEIVER_TOKEN``, ``RECEIVER_SIGNING_SECRETS``, ``RECEIVER_ALERT_TOKEN``) so that they stay off the
 command line, which every user of the machine can read.
 """

@@ -80,7 +80,7 @@ def as_dict(plain: str | bytes) -> dict:
     if fields is None:
         raise PayloadFormatError(
             f"a stored payload names schema {value[0]!r}, unknown to this version: it was written by another "
-            f"version of moodle_sync; add that version's field list to moodle_sync.payloads.EARLIER")
+            f"version of moodle_sync; add that version's field list to moodle_sync.outbox.payloads.EARLIER")
     if len(fields) != len(value) - 1:
         raise PayloadFormatError(f"a stored payload of schema {value[0]!r} has {len(value) - 1} values for "
                                  f"{len(fields)} fields")

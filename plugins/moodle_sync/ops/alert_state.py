@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from moodle_sync.db import Database, utcnow
+from moodle_sync.outbox.db import Database, utcnow
 
 AREA = "alerts"
 

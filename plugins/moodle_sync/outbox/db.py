@@ -16,7 +16,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from moodle_sync.sql import ConfigError, load
+from moodle_sync.outbox.sql import load
+from moodle_sync.config import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -365,7 +366,7 @@ def connect(conn_id: str, bulk_load: bool = False) -> Database:
 
 def table_prefix(conn_id: str) -> str:
     """The Moodle table prefix from the connection's ``table_prefix`` extra (default ``mdl_``)."""
-    from moodle_sync.sql import validate_prefix
+    from moodle_sync.outbox.sql import validate_prefix
 
     conn = _connection(conn_id)
     prefix = validate_prefix(conn.extra_dejson.get("table_prefix", "mdl_"))

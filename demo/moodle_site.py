@@ -17,7 +17,7 @@ insert, update and delete; natural aggregation of category and course totals), s
 apply_changes share one implementation of Moodle's grading rules. Rows are inserted with explicit ids (the
 edge cases reference each other); PostgreSQL sequences are moved past them afterwards.
 
-Run ``python -m moodle_sync.demo_moodle --conn-uri mysql://root@127.0.0.1:3306/moodle_demo`` (see ``main``).
+Run ``python -m demo.moodle_site --conn-uri mysql://root@127.0.0.1:3306/moodle_demo`` (see ``main``).
 """
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from moodle_sync.db import Database
-from moodle_sync.sql import ConfigError, load, split_statements, validate_prefix
+from moodle_sync.outbox.db import Database
+from moodle_sync.outbox.sql import load, split_statements, validate_prefix
+from moodle_sync.config import ConfigError
 
 DAY = 86_400
 GUEST_ID, ADMIN_ID = 1, 2
@@ -850,7 +851,7 @@ _ITEM_SELECT = ("SELECT id, courseid, categoryid, itemtype, itemmodule, iteminst
 
 
 def _exact(row: tuple) -> tuple:
-    """DECIMAL columns back as Decimal: the sync's connections read them as float (moodle_sync.db)."""
+    """DECIMAL columns back as Decimal: the sync's connections read them as float (moodle_sync.outbox.db)."""
     return tuple(Decimal(repr(v)).quantize(_Q5) if isinstance(v, float) else v for v in row)
 
 
@@ -1129,7 +1130,7 @@ _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 def connect_uri(uri: str, *, create: bool = True) -> Database:
     """A Database from a URI (mysql://user:pw@host:port/db or postgres://...), creating the database if
-    missing; no Airflow connection needed. Sessions in UTC, autocommit off, as moodle_sync.db does."""
+    missing; no Airflow connection needed. Sessions in UTC, autocommit off, as moodle_sync.outbox.db does."""
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
     dialect = {"mysql": "mysql", "mariadb": "mysql", "postgres": "postgres", "postgresql": "postgres"}.get(scheme)
@@ -1174,7 +1175,7 @@ def connect_uri(uri: str, *, create: bool = True) -> Database:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Create (or recreate) a Moodle-shaped demo or benchmark database."""
-    parser = argparse.ArgumentParser(prog="python -m moodle_sync.demo_moodle", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m demo.moodle_site", description=main.__doc__)
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--conn-uri", help="mysql://root@127.0.0.1:3306/moodle_demo or postgres://...")
     target.add_argument("--conn-id", help="an Airflow connection instead (e.g. moodle_db, as the DAGs read it: "
@@ -1203,7 +1204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
 
     if args.conn_id:
-        from moodle_sync import db as dbmod
+        from moodle_sync.outbox import db as dbmod
 
         db = dbmod.connect(args.conn_id)
         prefix = args.prefix if args.prefix is not None else dbmod.table_prefix(args.conn_id)

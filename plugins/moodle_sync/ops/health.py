@@ -10,27 +10,28 @@ from __future__ import annotations
 
 import datetime as dt
 
-from moodle_sync.db import Database
+from moodle_sync.config import ALERT_STALLED_INTERVALS
+from moodle_sync.outbox.db import Database
 from moodle_sync.entities import ENTITIES
 
 AREA = "health"
 STATUSES = ("pending", "failed", "dead", "sent")
 #: a sync whose last success is older than this many intervals makes the status "degraded"
-STALE_INTERVALS = 3
+STALE_INTERVALS = ALERT_STALLED_INTERVALS.default  # the page and the monitor call a sync stalled alike
 
 
-def schedule_seconds(schedule: str) -> int:
-    """Seconds between two runs of a cron schedule (the gap after its next run)."""
+def schedule_interval_seconds(cron: str, samples: int = 200) -> int:
+    """The longest gap between two runs of a cron schedule (over its next ``samples`` runs)."""
     from croniter import croniter
 
-    start = dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc)
-    it = croniter(schedule, start)
-    first = it.get_next(dt.datetime)
-    return int((it.get_next(dt.datetime) - first).total_seconds())
+    it = croniter(cron, dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc))  # a Monday: week-long patterns show
+    times = [it.get_next(float) for _ in range(samples + 1)]
+    return int(max(b - a for a, b in zip(times, times[1:])))
 
 
-def default_intervals() -> dict[str, int]:
-    return {spec.name: schedule_seconds(spec.schedule) for spec in ENTITIES}
+def entity_intervals() -> dict[str, int]:
+    """Each entity's longest gap between scheduled syncs: the unit of "stalled" on the page and in alerts."""
+    return {spec.name: schedule_interval_seconds(spec.schedule) for spec in ENTITIES}
 
 
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -53,7 +54,7 @@ def snapshot(store: Database, *, now: dt.datetime | None = None,
     never synced); else "ok". ``reasons`` says which of these hold, in words.
     """
     now = as_utc(now) if now is not None else dt.datetime.now(dt.timezone.utc)
-    intervals = {**default_intervals(), **(sync_interval_seconds or {})}
+    intervals = {**entity_intervals(), **(sync_interval_seconds or {})}
     try:
         counts: dict[str, dict[str, int]] = {}
         for entity, status, n in store.query(store.sql(AREA, "status_counts")):

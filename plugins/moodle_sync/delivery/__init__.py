@@ -1,0 +1,1 @@
+"""Delivery: due events out to the backend, with retries, signatures and body profiles."""

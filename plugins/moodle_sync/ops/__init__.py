@@ -1,0 +1,1 @@
+"""Operations: health, monitoring and alerts, maintenance, replay."""

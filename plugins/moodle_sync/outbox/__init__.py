@@ -1,0 +1,1 @@
+"""The outbox: the event log's database, its SQL, payload encoding and encryption."""

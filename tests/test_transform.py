@@ -8,7 +8,8 @@ import pytest
 
 from moodle_sync.outbox.sql import validate_prefix
 from moodle_sync.config import ConfigError
-from moodle_sync.entities.transform import effective_enrolment_active, transform_enrolments, transform_grades, transform_users
+from moodle_sync.entities import enrolments, grades as grade_entity, users
+from moodle_sync.entities.enrolments import effective_enrolment_active
 from moodle_sync.capture.window import resolve_window
 
 
@@ -24,7 +25,7 @@ def grade_row(**over):
 
 
 def grades(*rows):
-    return transform_grades(pd.DataFrame(list(rows)), now=0)
+    return grade_entity.transform(pd.DataFrame(list(rows)), now=0)
 
 
 @pytest.mark.parametrize("case, row, percentage, lo, hi", [
@@ -110,7 +111,7 @@ def test_effective_enrolment_is_computed_as_moodle_does(case, row, active):
     (dict(), None),
 ])
 def test_enrolment_quarantine_reasons(row, reason):
-    assert transform_enrolments(pd.DataFrame([enrol_row(**row)]), NOW).iloc[0]["quarantine_reason"] == reason
+    assert enrolments.transform(pd.DataFrame([enrol_row(**row)]), NOW).iloc[0]["quarantine_reason"] == reason
 
 
 def user_row(**over):
@@ -128,12 +129,12 @@ def user_row(**over):
     (dict(timemodified=-1), "invalid timemodified"),
 ])
 def test_user_validation_lets_what_moodle_accepted_pass(row, reason):
-    assert transform_users(pd.DataFrame([user_row(**row)]), NOW).iloc[0]["quarantine_reason"] == reason
+    assert users.transform(pd.DataFrame([user_row(**row)]), NOW).iloc[0]["quarantine_reason"] == reason
 
 
 @pytest.mark.parametrize("rank, role", [(2, "teacher"), (1, "student"), (0, "other")])
 def test_user_role_from_role_rank(rank, role):
-    assert transform_users(pd.DataFrame([user_row(role_rank=rank)]), NOW).iloc[0]["role"] == role
+    assert users.transform(pd.DataFrame([user_row(role_rank=rank)]), NOW).iloc[0]["role"] == role
 
 
 @pytest.mark.parametrize("kwargs, expected", [

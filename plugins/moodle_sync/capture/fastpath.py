@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from moodle_sync.config import FAST_PATH_MAX_KEYS, LOG_REREAD_IDS
 from moodle_sync.outbox.db import Database
 from moodle_sync.entities import EntitySpec, KeySource
-from moodle_sync.capture.phpserialize import parse_other
 
 log = logging.getLogger(__name__)
 
@@ -52,66 +51,6 @@ def parse_key(key: str) -> tuple[int, ...] | None:
         return tuple(int(part) for part in key.split(":"))
     except ValueError:
         return None
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value) if value is not None and value != "" else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _other(row: dict) -> dict:
-    """The row's ``other`` (JSON or PHP-serialized) as a dict; {} when empty or unreadable."""
-    try:
-        value = parse_other(row.get("other"))
-    except ValueError as exc:
-        log.info("log row %s: unreadable 'other' (%s); using its columns only", row.get("id"), exc)
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-# Readers: one source row -> (key, the ids the row knows, time of the change), or None to skip the row.
-# Only ids are taken from a row (the log's user_deleted row also holds the old username and email).
-
-def log_related_user(row: dict):
-    userid = _int(row["relateduserid"]) or _int(row["objectid"])
-    return (str(userid), {"userid": userid}, _int(row["timecreated"])) if userid else None
-
-
-def log_user_enrolment(row: dict):
-    ueid = _int(row["objectid"])
-    if not ueid:
-        return None
-    other = _other(row)
-    ue = other.get("userenrolment") if isinstance(other.get("userenrolment"), dict) else {}
-    ids = {"enrollment_id": ueid,
-           "userid": _int(ue.get("userid")) or _int(row["relateduserid"]),
-           "courseid": _int(ue.get("courseid")) or _int(row["courseid"]),
-           "enrol_method": ue.get("enrol") or other.get("enrol")}
-    return str(ueid), ids, _int(row["timecreated"])
-
-
-def log_grade_deleted(row: dict):
-    userid, itemid = _int(row["relateduserid"]), _int(_other(row).get("itemid"))
-    if not userid or not itemid:
-        return None
-    ids = {"grade_id": _int(row["objectid"]), "userid": userid, "itemid": itemid, "courseid": _int(row["courseid"])}
-    return f"{userid}:{itemid}", ids, _int(row["timecreated"])
-
-
-def history_grade_deleted(row: dict):
-    userid, itemid = _int(row["userid"]), _int(row["itemid"])
-    if not userid or not itemid:
-        return None
-    iteminstance = _int(row["iteminstance"])
-    ids = {"grade_id": _int(row["oldid"]), "userid": userid, "itemid": itemid, "iteminstance": iteminstance,
-           "item_type": row["itemtype"], "item_module": row["itemmodule"], "courseid": _int(row["courseid"]),
-           "assignment_id": iteminstance if iteminstance is not None else (itemid if row["itemtype"] else None)}
-    return f"{userid}:{itemid}", ids, _int(row["timemodified"])
-
-
-READERS = {f.__name__: f for f in (log_related_user, log_user_enrolment, log_grade_deleted, history_grade_deleted)}
 
 
 def _is_database_error(exc: BaseException) -> bool:
@@ -194,7 +133,7 @@ def _read_source(spec: EntitySpec, source: KeySource, moodle: Database, prefix: 
         after = 0
     else:
         after = max(0, cursor - reread_ids)
-    reader = READERS[source.reader]
+    reader = source.reader
     sql = moodle.sql("moodle", source.sql, prefix=prefix)
     params = {"upto": max_id, "limit": page_rows}
     if source.eventnames:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
-import importlib
 import logging
 import time
 import uuid
@@ -313,7 +312,7 @@ def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Wi
                  run_id: str | None, chunk_rows: int, fast_path: dict, seal) -> SyncResult:
     import pandas as pd
 
-    transform = getattr(importlib.import_module("moodle_sync.entities.transform"), spec.transform)
+    transform = spec.transform
     started = time.monotonic()
     result = SyncResult(entity=spec.name, window=window.as_dict())
     config = site_config(moodle, prefix)

@@ -1,0 +1,97 @@
+"""What an entity declares (``EntitySpec``: its key, SQL, fields, transform and readers) and the helpers its
+readers share. Nothing here imports pandas: DAG files import the entities."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from moodle_sync.capture.phpserialize import parse_other
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WatchedRows:
+    """Moodle rows whose change writes no timestamp; snapshotted each run to find affected entities."""
+
+    sql: str  # include/sql/moodle/<sql>.sql returning (key, value)
+    fragment: str  # placeholder in the entity's changed-SQL: "<column> is one of the changed keys" (bound)
+    column: str  # the column of the entity's rows that refers to a watched row
+
+
+@dataclass(frozen=True)
+class KeySource:
+    """A Moodle table that names keys no timestamp shows (hard deletes, role unassignments): the fast path
+    reads it by ``id`` cursor (stored per entity and source in the event log) and the named keys are re-read;
+    a key that no longer exists in Moodle becomes the entity's delete event."""
+
+    name: str  # cursor name, unique within the entity
+    sql: str  # include/sql/moodle/<sql>.sql: rows with %(after)s < id <= %(upto)s, at most %(limit)s
+    bounds_sql: str  # include/sql/moodle/<bounds_sql>.sql: (max id, first id at or after %(since)s)
+    reader: Callable[[dict], tuple[str, dict, int | None] | None]  # row -> (key, ids it knows, time) or None
+    eventnames: tuple[str, ...] = ()  # log events to read (a log source); empty for other tables
+    needs_log: bool = False  # the table is Moodle's standard log: only read when that log store is enabled
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    name: str
+    dag_id: str
+    schedule: str
+    description: str
+    select_sql: str
+    changed_sql: str
+    key_columns: tuple[str, ...]
+    # The main table's id: (column of the chunk, SQL expression, table); the SELECT streams rows in its order,
+    # so an interrupted initial sync resumes after the last id it committed.
+    source_id: tuple[str, str, str]
+    transform: Callable  # (raw chunk DataFrame, now) -> the chunk with derived columns and quarantine_reason
+    payload_fields: dict[str, str]  # payload field -> column of the transformed chunk
+    change_fields: tuple[str, ...]  # payload fields hashed to tell a real change
+    modified_column: str
+    event_types: tuple[str, str]  # (first event of a key, later events)
+    deleted_flag: str | None = None  # payload field that turns an event into '<entity>.deleted'
+    has_value_column: str | None = None  # rows without a value only matter once the key was synced
+    changed_sql_without_history: str | None = None
+    watched: WatchedRows | None = None
+    tags: tuple[str, ...] = field(default=())
+    # Deletes: the key's own ids (never names or emails) are kept in its state, so a delete event can say
+    # what was deleted once the row is gone. A delete event's payload: every payload field null (a grade
+    # "cleared"), then the ids, then ``delete_values``, ``timemodified`` = when it was deleted, ``sequence``.
+    keys_sql: str = ""  # include/sql/moodle/<keys_sql>.sql: which keys in {candidates} exist in Moodle now
+    candidates_sql: str = ""  # fragment: the entity's rows whose key is in the bound candidate list
+    identity_fields: tuple[str, ...] = ()
+    delete_values: dict = field(default_factory=dict)
+    key_sources: tuple[KeySource, ...] = ()
+
+    def changed_sql_for(self, grade_history_enabled: bool) -> str:
+        if not grade_history_enabled and self.changed_sql_without_history:
+            return self.changed_sql_without_history
+        return self.changed_sql
+
+
+def same(*names: str) -> dict[str, str]:
+    """Payload fields named as the chunk's columns."""
+    return {n: n for n in names}
+
+
+# Readers: one source row -> (key, the ids the row knows, time of the change), or None to skip the row.
+# Only ids are taken from a row (the log's user_deleted row also holds the old username and email).
+
+def as_int(value) -> int | None:
+    try:
+        return int(value) if value is not None and value != "" else None
+    except (TypeError, ValueError):
+        return None
+
+
+def log_other(row: dict) -> dict:
+    """A log row's ``other`` (JSON or PHP-serialized) as a dict; {} when empty or unreadable."""
+    try:
+        value = parse_other(row.get("other"))
+    except ValueError as exc:
+        log.info("log row %s: unreadable 'other' (%s); using its columns only", row.get("id"), exc)
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -188,7 +188,7 @@ class HttpChannel:
 
 
 def channel_from_connection(conn):
-    """The channel a connection describes (README, 'Alerts', lists the fields and extras)."""
+    """The channel a connection describes (docs/alerts.md lists the fields and extras)."""
     extra = conn.extra_dejson or {}
     conn_id = conn.conn_id
     kind = str(extra.get("channel") or _KINDS.get((conn.conn_type or "").lower(), "")).lower()

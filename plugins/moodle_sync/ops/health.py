@@ -1,7 +1,7 @@
 """One snapshot of the sync's health, as plain JSON-able data: the operator's page, its JSON endpoint for
 external monitors and the alerting DAG all read this, so they never disagree.
 
-The contract (keys, meanings, status rules) is fixed: see the README, "Operator's page". Every query walks an
+The contract (keys, meanings, status rules) is fixed: see docs/operator-page.md. Every query walks an
 index (``ix_moodle_sync_status``, the run-log and watermark keys), so a snapshot stays cheap on a log of
 millions of events.
 """

@@ -7,6 +7,7 @@ import re
 import time
 
 from moodle_sync.outbox import eventlog
+from moodle_sync.outbox.entity_store import EntityStore
 from moodle_sync.outbox import payloads
 from moodle_sync.outbox.crypto import cipher_from_connection
 from moodle_sync.entities import BY_NAME
@@ -23,7 +24,7 @@ def run_sync(entity: str, moodle, store, *, now: int | None = None, since=None, 
     spec = BY_NAME[entity]
     now = now or FIXTURE_NOW
     window = resolve_window(run_type=run_type, interval_start=interval[0], interval_end=interval[1],
-                            since=since, until=until, watermark=eventlog.get_watermark(store, entity), now=now)
+                            since=since, until=until, watermark=EntityStore(store, entity).watermark(), now=now)
     return sync_entity(spec, moodle, store, window, prefix=prefix, run_id=f"test-{entity}")
 
 
@@ -111,7 +112,7 @@ def operated_log(store, receiver, moodle=None) -> dict[str, list[str]]:
         result = SyncResult(entity="user", window={"mode": "manual", "since": now - 900, "until": now}, read=6,
                             events=6, seconds=0.1)
         eventlog.record_run(store, result, "test-user")
-        eventlog.set_watermark(store, "user", None, now, "test-user")
+        EntityStore(store, "user").set_watermark(None, now, "test-user")
         store.commit()
     settings = WebhookSettings(base_url=receiver.url, token="test-token-123", concurrency=1)
     receiver.state.control(fail_status=500, fail_next=3)

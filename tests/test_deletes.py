@@ -14,7 +14,7 @@ import pytest
 import moodle_writes as mw
 from helpers import FIXTURE_NOW, by_key, events, moodle_exec, reconcile, run_sync
 from moodle_sync.capture import deletes
-from moodle_sync.outbox import eventlog
+from moodle_sync.outbox.entity_store import EntityStore
 from moodle_sync.outbox import payloads
 from moodle_sync.delivery import profiles
 from moodle_sync.capture.sync import EVENT_NAMESPACE
@@ -260,7 +260,7 @@ def test_log_rows_that_commit_late_below_the_cursor_are_read_again(moodle, store
                  contextinstanceid=0, courseid=0, relateduserid=None, other={"username": "admin"}, log_id=top + 100)
     moodle.commit()
     previous = run_sync("enrolment", moodle, store, now=now + 6)  # (re-reads the fixture's own unenrolments)
-    assert eventlog.get_cursors(store, "enrolment") == {"log": top + 100}
+    assert EntityStore(store, "enrolment").cursors() == {"log": top + 100}
     # the unenrolment's transaction took ids below that, and commits now
     moodle.execute("DELETE FROM mdl_user_enrolments WHERE id = 253")
     mw.log_event(moodle, now + 5, r"\core\event\user_enrolment_deleted", action="deleted", target="user_enrolment",
@@ -291,7 +291,7 @@ def test_a_truncated_log_is_read_from_its_start(moodle, store):
 def test_one_sync_of_an_entity_at_a_time(moodle, store):
     holder = store.reopen()
     try:
-        with eventlog.entity_lock(holder, "grade"):
+        with EntityStore(holder, "grade").lock():
             with pytest.raises(TimeoutError, match="grade"):
                 from moodle_sync.entities import BY_NAME
                 from moodle_sync.capture.sync import sync_entity

@@ -12,6 +12,7 @@ import pytest
 
 from helpers import add_events, events, operated_log
 from moodle_sync.outbox import eventlog
+from moodle_sync.outbox.entity_store import EntityStore
 from moodle_sync.outbox.db import utcnow
 from moodle_sync.ops.health import entity_intervals, schedule_interval_seconds, snapshot
 
@@ -29,7 +30,7 @@ def record_runs(store, *entities, at=None):
         result = types.SimpleNamespace(entity=entity, window={"mode": "scheduled", "since": 0, "until": 1000},
                                        read=1, quarantined=0, unchanged=0, events=0, seconds=0.5)
         eventlog.record_run(store, result, f"run-{entity}")
-        eventlog.set_watermark(store, entity, None, 1000, f"run-{entity}")
+        EntityStore(store, entity).set_watermark(None, 1000, f"run-{entity}")
     store.commit()
 
 
@@ -70,7 +71,7 @@ def test_counts_ages_and_lag_after_a_real_sync_and_real_deliveries(moodle, store
     # the run log and the watermark as the sync wrote them
     finished, run_id = store.query("SELECT finished_at, dag_run_id FROM moodle_sync_run_log "
                                    "WHERE entity_type = 'user'")[0]
-    watermark = eventlog.get_watermark(store, "user")
+    watermark = EntityStore(store, "user").watermark()
     store.commit()
     assert users["last_success_at"] == utc(finished).isoformat() and users["last_run_id"] == run_id == "test-user"
     assert users["watermark"] == watermark

@@ -12,7 +12,7 @@ import uuid
 
 from conftest import ROOT, wait_until
 from helpers import FIXTURE_NOW, events, run_sync
-from moodle_sync.outbox import eventlog
+from moodle_sync.outbox.entity_store import EntityStore
 from moodle_sync.capture import sync
 from moodle_sync.capture.sync import event_id
 from test_fixture_sync import SITE
@@ -65,7 +65,7 @@ def test_an_initial_sync_killed_mid_way_resumes_after_its_last_committed_chunk(m
     assert 0 < committed < 736
     assert _count(store, "SELECT COUNT(*) FROM moodle_sync_watermark") == 0  # the run never finished
 
-    resume_after, _ = eventlog.resume_point(store, "grade")
+    resume_after, _ = EntityStore(store, "grade").resume_point()
     assert resume_after > 0
     monkeypatch.setattr(sync, "PROGRESS_SECONDS", 0.0)
     with caplog.at_level(logging.INFO, logger="moodle_sync.capture.sync"):

@@ -70,7 +70,7 @@ def sync(spec: EntitySpec, context) -> dict:
     """An entity DAG's ``sync``: pick the run's window, write one event per change to the event log."""
     from moodle_sync.capture.sync import sync_entity
     from moodle_sync.capture.window import resolve_window
-    from moodle_sync.outbox import eventlog
+    from moodle_sync.outbox.entity_store import EntityStore
 
     settings = config.sync_settings()
     with moodle_and_event_log() as (moodle, prefix, store):
@@ -82,7 +82,7 @@ def sync(spec: EntitySpec, context) -> dict:
             interval_end=context.get("data_interval_end"),
             since=params.get("since"),
             until=params.get("until"),
-            watermark=eventlog.get_watermark(store, spec.name),
+            watermark=EntityStore(store, spec.name).watermark(),
             now=_now(),
             overlap=config.OVERLAP_SECONDS.integer(),
         )

@@ -24,6 +24,7 @@ from moodle_sync.outbox import eventlog
 from moodle_sync.outbox import payloads
 from moodle_sync.capture.fastpath import key_params, parse_key
 from moodle_sync.outbox.db import Database, utcnow
+from moodle_sync.outbox.entity_store import EntityStore
 from moodle_sync.entities import EntitySpec
 
 log = logging.getLogger(__name__)
@@ -63,20 +64,21 @@ def existing_keys(spec: EntitySpec, moodle: Database, prefix: str, keys: list[st
     return {":".join(str(int(v)) for v in row) for row in rows}
 
 
-def process(spec: EntitySpec, moodle: Database, store: Database, keys: Iterable[str], *, prefix: str,
+def process(spec: EntitySpec, moodle: Database, state: EntityStore, keys: Iterable[str], *, prefix: str,
             make_event_id: Callable[[str, int], str], seal: Callable[[bytes, str], str], run_id: str | None,
             now: int, hints: dict[str, tuple[dict, int | None]] | None = None) -> int:
     """Emit the delete of every key in ``keys`` that has a live state and is gone from Moodle; commit per
     batch. ``hints``: key -> (ids, time of the deletion) from the source row that named the key; ``seal``
     stores a payload (crypto.PayloadCipher.seal)."""
+    store = state.db
     hints = hints or {}
     keys = list(keys)
     emitted = 0
     for start in range(0, len(keys), BATCH_KEYS):
         batch = keys[start:start + BATCH_KEYS]
-        states = eventlog.lookup_for_delete(store, spec.name, batch)
+        states = state.for_delete(batch)
         store.commit()
-        live = [key for key in batch if key in states and not states[key][1]]
+        live = [key for key in batch if key in states and not states[key].deleted]
         if not live:
             continue
         present = existing_keys(spec, moodle, prefix, live)
@@ -86,7 +88,7 @@ def process(spec: EntitySpec, moodle: Database, store: Database, keys: Iterable[
         now_ts = store.ts(utcnow())
         events, new_states = [], []
         for key in gone:
-            sequence, _, stored = states[key]
+            sequence, stored = states[key].sequence, states[key].ids
             hint_ids, when = hints.get(key, ({}, None))
             ids = identity(spec, _key_ids(spec, key), hint_ids, payloads.as_dict(stored) if stored else None)
             payload = {f: None for f in spec.payload_fields}
@@ -107,19 +109,19 @@ def process(spec: EntitySpec, moodle: Database, store: Database, keys: Iterable[
     return emitted
 
 
-def reconcile(spec: EntitySpec, moodle: Database, store: Database, *, prefix: str,
+def reconcile(spec: EntitySpec, moodle: Database, state: EntityStore, *, prefix: str,
               make_event_id: Callable[[str, int], str], seal: Callable[[bytes, str], str], run_id: str | None,
               now: int) -> int:
     """Walk every live key of ``spec`` in pages (memory: one page, whatever the site size) and emit the deletes
     of those Moodle no longer has."""
     emitted, after, checked = 0, "", 0
     while True:
-        page = eventlog.live_keys(store, spec.name, after, BATCH_KEYS)
+        page = state.live_keys(after, BATCH_KEYS)
         if not page:
             break
         after = page[-1]
         checked += len(page)
-        emitted += process(spec, moodle, store, page, prefix=prefix, make_event_id=make_event_id, seal=seal,
+        emitted += process(spec, moodle, state, page, prefix=prefix, make_event_id=make_event_id, seal=seal,
                            run_id=run_id, now=now)
     log.info("%s: reconciliation checked %d live keys against Moodle, %d deleted", spec.name, checked, emitted)
     return emitted

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from moodle_sync.config import FAST_PATH_MAX_KEYS, LOG_REREAD_IDS
 from moodle_sync.outbox.db import Database
+from moodle_sync.outbox.entity_store import EntityStore
 from moodle_sync.entities import EntitySpec, KeySource
 
 log = logging.getLogger(__name__)
@@ -77,17 +78,15 @@ def _brief(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
 
 
-def read(spec: EntitySpec, moodle: Database, store: Database, *, prefix: str, since: int | None, initial: bool,
+def read(spec: EntitySpec, moodle: Database, state: EntityStore, *, prefix: str, since: int | None, initial: bool,
          reread_ids: int = DEFAULT_REREAD_IDS, max_keys: int = DEFAULT_MAX_KEYS,
          page_rows: int = DEFAULT_PAGE_ROWS) -> Candidates:
     """Read every key source of ``spec`` after its cursor. ``initial``: the run reads every row anyway, so the
     cursors are only placed at the sources' ends. ``since``: where to start a source that has no cursor yet."""
-    from moodle_sync.outbox import eventlog
-
     found = Candidates()
     if not spec.key_sources:
         return found
-    cursors = eventlog.get_cursors(store, spec.name)
+    cursors = state.cursors()
     log_state = None
     for source in spec.key_sources:
         if source.needs_log:

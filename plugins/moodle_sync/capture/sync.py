@@ -31,6 +31,7 @@ from moodle_sync.outbox import eventlog
 from moodle_sync.outbox import payloads
 from moodle_sync.outbox.crypto import PayloadCipher, cipher_from_connection
 from moodle_sync.outbox.db import Database, utcnow
+from moodle_sync.outbox.entity_store import EntityStore, KeyState
 from moodle_sync.entities import EntitySpec
 from moodle_sync.capture.window import Window
 
@@ -105,7 +106,7 @@ def _json_lines(df, fields: dict[str, str], orient: str = "records", rows: list[
 
     pandas writes the array of rows; msgspec splits it into the rows' raw bytes without decoding them.
     NaN/NA become null; floats keep up to 10 decimals (Moodle stores 5); key order is the field order.
-    (pandas' own ``lines=True`` was measured: twice as slow.)
+    (Not pandas' own ``lines=True``: slower, bench/README.md.)
     """
     import pandas as pd
 
@@ -130,32 +131,34 @@ def _entity_keys(df, spec: EntitySpec) -> list[str]:
     return key.tolist()
 
 
-def _watched_changes(spec: EntitySpec, moodle: Database, store: Database, prefix: str):
+def _watched_changes(spec: EntitySpec, moodle: Database, state: EntityStore, prefix: str):
     """(ids, current snapshot): keys of watched Moodle rows whose value changed since last run ([-1]: none)."""
     current = {str(k): str(v) for k, v in moodle.query(moodle.sql("moodle", spec.watched.sql, prefix=prefix))}
-    previous = eventlog.watched_state(store, spec.name)
+    previous = state.watched()
     changed = sorted(int(k) for k, v in current.items() if previous.get(k) != v)
     return changed or [-1], current
 
 
-def _write_chunk(db: Database, entity: str, events, states, bad_rows, run_id, progress, new_keys) -> None:
+def _write_chunk(db: Database, state: EntityStore, events, states, bad_rows, run_id, progress, new_keys) -> None:
+    state = state.on(db)
     if bad_rows:
-        eventlog.quarantine(db, entity, bad_rows, run_id)
+        state.quarantine(bad_rows, run_id)
     eventlog.write_events(db, events, states, new_keys=new_keys)
     if progress:
-        eventlog.record_progress(db, entity, *progress, run_id)
+        state.record_progress(*progress, run_id)
 
 
-def _finish_run(db: Database, entity: str, window: Window, run_id, watched_now, result: SyncResult,
+def _finish_run(db: Database, state: EntityStore, window: Window, run_id, watched_now, result: SyncResult,
                 started: float, cursors: dict[str, int]) -> None:
     """The last transaction: the last chunk's events, the watermark, the snapshot, the fast path's cursors
     and the run log together."""
-    eventlog.set_watermark(db, entity, window.since, window.until, run_id)
+    state = state.on(db)
+    state.set_watermark(window.since, window.until, run_id)
     if watched_now is not None:
-        eventlog.replace_watched_state(db, entity, watched_now)
-    eventlog.set_cursors(db, entity, cursors, run_id)
+        state.replace_watched(watched_now)
+    state.set_cursors(cursors, run_id)
     if window.mode == "initial":
-        eventlog.clear_progress(db, entity)
+        state.clear_progress()
     result.seconds = round(time.monotonic() - started, 3)
     eventlog.record_run(db, result, run_id)
 
@@ -163,8 +166,8 @@ def _finish_run(db: Database, entity: str, window: Window, run_id, watched_now, 
 @contextlib.contextmanager
 def _relaxed_gc(threshold: int = 200_000):
     """Python's cyclic collector runs every 700 allocations by default, and a chunk allocates millions of
-    small objects (rows, values, lines), none of them in cycles: it was 2 s of the main thread's 15 in an
-    initial grade sync. Collect rarely during the sync, and as before after it."""
+    small objects (rows, values, lines), none of them in cycles, so collecting is wasted work (bench/README.md).
+    Collect rarely during the sync, and as before after it."""
     before = gc.get_threshold()
     gc.set_threshold(threshold, before[1], before[2])
     try:
@@ -198,7 +201,7 @@ class _Progress:
 class _ChunkWriter:
     """Writes chunks on ``writers`` event-log connections in background threads while the main thread reads and
     transforms the next chunk: the drivers release the GIL while the server works, and one connection keeps
-    only one server thread busy (measured: a single writer left a third of this 2-core machine idle).
+    only one server thread busy (a single writer left a core idle).
 
     Chunk i goes to writer i mod n; each job first commits that writer's previous chunk, so a chunk's events
     and states always commit together. ``finish`` commits the other writers, then writes the watermark and
@@ -303,63 +306,112 @@ def sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Win
     ``fastpath.read``). Payloads are sealed by ``cipher`` (default: the ``moodle_sync_encryption``
     connection's, which refuses to run without keys unless plain text is explicitly allowed)."""
     cipher = cipher or cipher_from_connection()
-    with eventlog.entity_lock(store, spec.name, lock_timeout), _relaxed_gc():
-        return _sync_entity(spec, moodle, store, window, prefix=prefix, run_id=run_id, chunk_rows=chunk_rows,
+    state = EntityStore(store, spec.name)
+    with state.lock(lock_timeout), _relaxed_gc():
+        return _sync_entity(spec, moodle, state, window, prefix=prefix, run_id=run_id, chunk_rows=chunk_rows,
                             fast_path=fast_path or {}, seal=cipher.seal)
 
 
-def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Window, *, prefix: str,
+def _sync_entity(spec: EntitySpec, moodle: Database, state: EntityStore, window: Window, *, prefix: str,
                  run_id: str | None, chunk_rows: int, fast_path: dict, seal) -> SyncResult:
-    import pandas as pd
-
-    transform = spec.transform
+    """Deletes first, then the changed rows chunk by chunk, then the run's last transaction."""
     started = time.monotonic()
     result = SyncResult(entity=spec.name, window=window.as_dict())
-    config = site_config(moodle, prefix)
-    site = config.get("siteidentifier") or moodle.conn_id
-    history_enabled = str(config.get("disablegradehistory", "0")) in ("0", "")
-
+    site = site_config(moodle, prefix)
+    make_event_id = event_id_maker(site.get("siteidentifier") or moodle.conn_id, spec.name)
+    history_enabled = str(site.get("disablegradehistory", "0")) in ("0", "")
     # With no state at all (the initial sync) there is nothing to look up, and rows with no value cannot
     # matter yet (they only do for keys synced before): the SQL skips them.
-    state_exists = eventlog.has_state(store, spec.name)
+    state_exists = state.has_state()
     log.info("%s: %s sync, since=%s until=%s now=%s", spec.name, window.mode, window.since, window.until, window.now)
-    make_event_id = event_id_maker(site, spec.name)
 
-    # Deletes first, each batch committed, so the stream's state lookups below see them.
+    found = _deletes_first(spec, moodle, state, window, result, prefix=prefix, state_exists=state_exists,
+                           make_event_id=make_event_id, seal=seal, run_id=run_id, fast_path=fast_path)
+    window, resume_after = _resume_point(spec, state, window)
+    select, params, watched_now = _changed_rows(spec, moodle, state, window, found, prefix=prefix,
+                                                history_enabled=history_enabled, state_exists=state_exists,
+                                                resume_after=resume_after)
+    changes = _Changes(spec, make_event_id, seal, run_id, state_exists)
+    writer = _ChunkWriter(state.db)
+    progress = _Progress(spec, moodle, prefix, resume_after, started) if window.full else None
+    chunk_after = resume_after
+    try:
+        for df in _chunks(spec, moodle, select, params, chunk_rows, window.now):
+            result.read += len(df)
+            chunk = None
+            if window.mode == "initial" and len(df):
+                chunk_upto = int(df[spec.source_id[0]].max())
+                chunk, chunk_after = (chunk_after, chunk_upto, window.until), chunk_upto
+            events, new_states, bad_rows, new_keys = changes.of_chunk(df, state.on(writer.reader), result)
+            writer.submit(_write_chunk, state, events, new_states, bad_rows, run_id, chunk, new_keys)
+            if progress:
+                progress.report(result, chunk_after)
+        writer.finish(_finish_run, state, window, run_id, watched_now, result, started, found.cursors)
+    except Exception:
+        writer.abort()
+        raise
+    if result.events >= STATISTICS_AFTER_EVENTS:
+        eventlog.refresh_statistics(state.db)
+        log.info("%s: %d events written: the event log's planner statistics refreshed", spec.name, result.events)
+    log.info("%s: read %d, quarantined %d %s, unchanged %d, events %d (deletes %d) in %.1fs", spec.name,
+             result.read, result.quarantined, result.quarantine_reasons or "", result.unchanged, result.events,
+             result.deleted, result.seconds)
+    return result
+
+
+def _deletes_first(spec: EntitySpec, moodle: Database, state: EntityStore, window: Window, result: SyncResult, *,
+                   prefix: str, state_exists: bool, make_event_id, seal, run_id, fast_path: dict) -> fastpath.Candidates:
+    """The deletes of the run, each batch committed, so the stream's state lookups see them: in a reconciliation
+    every live key Moodle no longer has; otherwise the keys the fast path named that Moodle no longer has.
+    Returns what the fast path found (its keys are re-read with the window's rows)."""
     found = fastpath.Candidates()
     if window.mode == "reconcile":
         if state_exists:
-            result.deleted = deletes.reconcile(spec, moodle, store, prefix=prefix, make_event_id=make_event_id,
+            result.deleted = deletes.reconcile(spec, moodle, state, prefix=prefix, make_event_id=make_event_id,
                                                seal=seal, run_id=run_id, now=window.now)
     else:
-        found = fastpath.read(spec, moodle, store, prefix=prefix, since=window.since,
-                                initial=window.full or not state_exists, **fast_path)
+        found = fastpath.read(spec, moodle, state, prefix=prefix, since=window.since,
+                              initial=window.full or not state_exists, **fast_path)
         result.candidates = len(found.keys)
         if found.keys and state_exists:
-            result.deleted = deletes.process(spec, moodle, store, found.keys, prefix=prefix,
+            result.deleted = deletes.process(spec, moodle, state, found.keys, prefix=prefix,
                                              make_event_id=make_event_id, seal=seal, run_id=run_id, now=window.now,
                                              hints=found.keys)
     result.events = result.deleted
+    return found
 
-    fragments = {"prefix": prefix}
-    watched_now, watched_ids = None, None
-    if spec.watched:
-        watched_ids, watched_now = _watched_changes(spec, moodle, store, prefix)
-        fragments[spec.watched.fragment] = moodle.sql("moodle", "in_bound_list", column=spec.watched.column,
-                                                      param="watched_ids")
+
+def _resume_point(spec: EntitySpec, state: EntityStore, window: Window) -> tuple[Window, int]:
+    """An initial sync that was interrupted goes on after its last committed chunk, with the watermark of when
+    it began; (window, source id to read after)."""
+    if window.mode != "initial":
+        return window, 0
     resume_after = 0
-    if window.mode == "initial":  # an initial sync that was interrupted goes on after its last committed chunk
-        resume = eventlog.resume_point(store, spec.name)
-        if resume:
-            resume_after, started_until = resume
-            window = replace(window, until=min(started_until, window.until))  # the watermark: when it began
-            log.info("%s: resuming the initial sync after id %d (its committed chunks are kept)", spec.name,
-                     resume_after)
-        eventlog.clear_progress(store, spec.name, resume_after)
-        store.commit()
+    resume = state.resume_point()
+    if resume:
+        resume_after, started_until = resume
+        window = replace(window, until=min(started_until, window.until))
+        log.info("%s: resuming the initial sync after id %d (its committed chunks are kept)", spec.name,
+                 resume_after)
+    state.clear_progress(resume_after)
+    state.db.commit()
+    return window, resume_after
+
+
+def _changed_rows(spec: EntitySpec, moodle: Database, state: EntityStore, window: Window,
+                  found: fastpath.Candidates, *, prefix: str, history_enabled: bool, state_exists: bool,
+                  resume_after: int) -> tuple[str, dict, dict | None]:
+    """(the SELECT of the rows to compare, its parameters, the watched rows' snapshot to store at the end): every
+    row after ``resume_after`` in a full read; else the rows changed in the window, the rows of watched Moodle
+    rows that changed, and the keys the fast path named."""
+    fragments = {"prefix": prefix}
     params = {"since": window.since or 0, "until": window.until, "now": window.now,
               "include_empty": int(state_exists), "resume_after": resume_after}
-    if watched_ids is not None:
+    watched_now = None
+    if spec.watched:
+        watched_ids, watched_now = _watched_changes(spec, moodle, state, prefix)
+        fragments[spec.watched.fragment] = moodle.sql("moodle", "in_bound_list", column=spec.watched.column,
+                                                      param="watched_ids")
         params["watched_ids"] = moodle.bind_list(watched_ids)
     if window.full:
         changed = f"{spec.source_id[1]} > %(resume_after)s"
@@ -370,92 +422,93 @@ def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Wi
             changed = moodle.sql("moodle", "changed_or_candidates", changed=changed,
                                  candidates=moodle.sql("moodle", spec.candidates_sql))
             params.update(fastpath.key_params(moodle, named))
-    select = moodle.sql("moodle", spec.select_sql, changed=changed, **fragments)
+    return moodle.sql("moodle", spec.select_sql, changed=changed, **fragments), params, watched_now
 
-    # The change hash reads the change fields as a JSON object (its text without the closing brace when
-    # other fields follow: what it always read); the payload stores every field's value (moodle_sync.outbox.payloads).
-    stored = payloads.stored_fields(spec)[:-1]  # all but the sequence, which each event appends
-    change_fields = {f: spec.payload_fields[f] for f in spec.change_fields}
-    payload_fields = {f: spec.payload_fields[f] for f in stored}
-    hash_whole_line = len(stored) == len(change_fields)
-    row_head, identity_head = payloads.row_head(spec), payloads.identity_head(spec)
-    created_type, updated_type = spec.event_types
-    deleted_type = f"{spec.name}.deleted"
-    identity_fields = {f: spec.payload_fields[f] for f in spec.identity_fields}
-    writer = _ChunkWriter(store)
-    progress = _Progress(spec, moodle, prefix, resume_after, started) if window.full else None
-    chunk_after = resume_after
-    try:
-        for columns, rows in moodle.stream(select, params, chunk_rows):
-            # object columns as the driver gave them: the transform types every column itself (inferring
-            # pandas' str dtype first and converting back cost 10 % of the chunk's pandas time; same JSON)
-            df = transform(pd.DataFrame(rows, columns=columns, dtype=object), window.now)
-            del rows
-            result.read += len(df)
-            chunk = None
-            if window.mode == "initial" and len(df):
-                chunk_upto = int(df[spec.source_id[0]].max())
-                chunk, chunk_after = (chunk_after, chunk_upto, window.until), chunk_upto
-            bad = df["quarantine_reason"].notna()
-            bad_rows = []
-            if bad.any():
-                bad_rows = list(zip(_entity_keys(df[bad], spec), df.loc[bad, "quarantine_reason"]))
-                result.quarantined += len(bad_rows)
-                for _, reason in bad_rows:
-                    result.quarantine_reasons[reason] = result.quarantine_reasons.get(reason, 0) + 1
-                df = df[~bad]
-            keys = _entity_keys(df, spec)
-            digests = [_digest(line if hash_whole_line else line[:-1]) for line in _json_lines(df, change_fields)]
-            lines = _json_lines(df, payload_fields, orient="values")
-            states = eventlog.lookup_state(writer.reader, spec.name, keys) if state_exists else {}
-            has_value = df[spec.has_value_column].tolist() if spec.has_value_column else None
-            deleted = df[spec.deleted_flag].tolist() if spec.deleted_flag else None
-            modified = df[spec.modified_column].astype(object).where(df[spec.modified_column].notna(), None).tolist()
-            now_ts = store.ts(utcnow())
-            events, written = [], []
-            for i, (key, digest) in enumerate(zip(keys, digests)):
-                previous = states.get(key)
-                if previous is None or previous[2]:  # never synced, or deleted: (re)enters with a value
-                    if has_value is not None and not has_value[i]:
-                        result.skipped_empty += 1  # never had a grade or feedback: not in the sync yet
-                        continue
-                    sequence = 1 if previous is None else previous[0] + 1
-                    first = True
-                elif previous[1] == digest:
-                    result.unchanged += 1
-                    if not previous[3]:  # a state from before its ids were kept: store them, no event
-                        written.append((i, key, previous[0], digest))
+
+def _chunks(spec: EntitySpec, moodle: Database, select: str, params: dict, chunk_rows: int, now: int):
+    """The selected rows, chunk by chunk, through the entity's transform."""
+    import pandas as pd
+
+    for columns, rows in moodle.stream(select, params, chunk_rows):
+        # object columns as the driver gave them: the transform types every column itself
+        df = spec.transform(pd.DataFrame(rows, columns=columns, dtype=object), now)
+        del rows
+        yield df
+
+
+class _Changes:
+    """A chunk's rows compared with their keys' states: the events of the real changes and the new states."""
+
+    def __init__(self, spec: EntitySpec, make_event_id, seal, run_id: str | None, state_exists: bool):
+        self.spec, self.make_event_id, self.seal, self.run_id = spec, make_event_id, seal, run_id
+        self.state_exists = state_exists
+        # The change hash reads the change fields as a JSON object (its text without the closing brace when
+        # other fields follow: what it always read); the payload stores every field's value (outbox.payloads).
+        stored = payloads.stored_fields(spec)[:-1]  # all but the sequence, which each event appends
+        self.change_fields = {f: spec.payload_fields[f] for f in spec.change_fields}
+        self.payload_fields = {f: spec.payload_fields[f] for f in stored}
+        self.hash_whole_line = len(stored) == len(self.change_fields)
+        self.row_head, self.identity_head = payloads.row_head(spec), payloads.identity_head(spec)
+        self.identity_fields = {f: spec.payload_fields[f] for f in spec.identity_fields}
+
+    def _quarantined(self, df, result: SyncResult):
+        """(good rows, [(key, reason)] of the bad ones): a bad row is counted and kept with its reason."""
+        bad = df["quarantine_reason"].notna()
+        if not bad.any():
+            return df, []
+        bad_rows = list(zip(_entity_keys(df[bad], self.spec), df.loc[bad, "quarantine_reason"]))
+        result.quarantined += len(bad_rows)
+        for _, reason in bad_rows:
+            result.quarantine_reasons[reason] = result.quarantine_reasons.get(reason, 0) + 1
+        return df[~bad], bad_rows
+
+    def of_chunk(self, df, state: EntityStore, result: SyncResult):
+        """(event rows, state rows, quarantined rows, whether every state row is a new key) of one chunk."""
+        spec, make_event_id, seal, run_id = self.spec, self.make_event_id, self.seal, self.run_id
+        row_head = self.row_head
+        created_type, updated_type = spec.event_types
+        deleted_type = f"{spec.name}.deleted"
+        df, bad_rows = self._quarantined(df, result)
+        keys = _entity_keys(df, spec)
+        digests = [_digest(line if self.hash_whole_line else line[:-1])
+                   for line in _json_lines(df, self.change_fields)]
+        lines = _json_lines(df, self.payload_fields, orient="values")
+        states = state.lookup(keys) if self.state_exists else {}
+        has_value = df[spec.has_value_column].tolist() if spec.has_value_column else None
+        deleted = df[spec.deleted_flag].tolist() if spec.deleted_flag else None
+        modified = df[spec.modified_column].astype(object).where(df[spec.modified_column].notna(), None).tolist()
+        now_ts = state.db.ts(utcnow())
+        events, written = [], []
+        for i, (key, digest) in enumerate(zip(keys, digests)):
+            previous = states.get(key)
+            if previous is None or previous.deleted:  # never synced, or deleted: (re)enters with a value
+                if has_value is not None and not has_value[i]:
+                    result.skipped_empty += 1  # never had a grade or feedback: not in the sync yet
                     continue
-                else:
-                    sequence = previous[0] + 1
-                    first = False
-                states[key] = (sequence, digest, False, True)  # a key seen twice in one run is one change
-                etype = deleted_type if deleted and deleted[i] else created_type if first else updated_type
-                eid = make_event_id(key, sequence)
-                payload = seal(row_head + lines[i][1:-1] + b",%d]" % sequence, eid)
-                events.append((eid, etype, spec.name, key, sequence, payload,
-                               "pending", now_ts, modified[i], run_id, now_ts, now_ts, now_ts))
-                written.append((i, key, sequence, digest))
-            # the written rows' ids (every row's when every row was written: rows of a chunk are distinct)
-            ids = _json_lines(df, identity_fields, orient="values", rows=[w[0] for w in written]) \
-                if identity_fields and written else None
-            new_states = [(spec.name, key, sequence, digest, now_ts,
-                           (identity_head + ids[n][1:]).decode() if ids else None, 0)
-                          for n, (_, key, sequence, digest) in enumerate(written)]
-            # no key had a state before this run and none is written twice: its states are inserted, not upserted
-            new_keys = not state_exists and len({w[1] for w in written}) == len(written)
-            writer.submit(_write_chunk, spec.name, events, new_states, bad_rows, run_id, chunk, new_keys)
-            result.events += len(events)
-            if progress:
-                progress.report(result, chunk_after)
-        writer.finish(_finish_run, spec.name, window, run_id, watched_now, result, started, found.cursors)
-    except Exception:
-        writer.abort()
-        raise
-    if result.events >= STATISTICS_AFTER_EVENTS:
-        eventlog.refresh_statistics(store)
-        log.info("%s: %d events written: the event log's planner statistics refreshed", spec.name, result.events)
-    log.info("%s: read %d, quarantined %d %s, unchanged %d, events %d (deletes %d) in %.1fs", spec.name,
-             result.read, result.quarantined, result.quarantine_reasons or "", result.unchanged, result.events,
-             result.deleted, result.seconds)
-    return result
+                sequence = 1 if previous is None else previous.sequence + 1
+                first = True
+            elif previous.content_hash == digest:
+                result.unchanged += 1
+                if not previous.has_ids:  # a state from before its ids were kept: store them, no event
+                    written.append((i, key, previous.sequence, digest))
+                continue
+            else:
+                sequence = previous.sequence + 1
+                first = False
+            states[key] = KeyState(sequence, digest, False, True)  # a key seen twice in one run is one change
+            etype = deleted_type if deleted and deleted[i] else created_type if first else updated_type
+            eid = make_event_id(key, sequence)
+            payload = seal(row_head + lines[i][1:-1] + b",%d]" % sequence, eid)
+            events.append((eid, etype, spec.name, key, sequence, payload,
+                           "pending", now_ts, modified[i], run_id, now_ts, now_ts, now_ts))
+            written.append((i, key, sequence, digest))
+        # the written rows' ids (every row's when every row was written: rows of a chunk are distinct)
+        ids = _json_lines(df, self.identity_fields, orient="values", rows=[w[0] for w in written]) \
+            if self.identity_fields and written else None
+        new_states = [(spec.name, key, sequence, digest, now_ts,
+                       (self.identity_head + ids[n][1:]).decode() if ids else None, 0)
+                      for n, (_, key, sequence, digest) in enumerate(written)]
+        # no key had a state before this run and none is written twice: its states are inserted, not upserted
+        new_keys = not self.state_exists and len({w[1] for w in written}) == len(written)
+        result.events += len(events)
+        return events, new_states, bad_rows, new_keys

@@ -209,7 +209,7 @@ def _redact(text: str, settings: WebhookSettings) -> str:
 class _Sender:
     """POSTs on one aiohttp session set up from the hook's resolved configuration (base URL, headers, timeouts,
     TLS, no redirects). Requests go straight to that session: the hook's per-request path wraps each call in
-    a tenacity retry loop (~90 us a request), and retries here belong to the event log, not to the call."""
+    a tenacity retry loop, and retries here belong to the event log, not to the call."""
 
     def __init__(self, config: SessionConfig, endpoint: str):
         import aiohttp

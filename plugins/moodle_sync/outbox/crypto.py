@@ -4,9 +4,9 @@ The connection's password holds one or more Fernet-format keys (url-safe base64 
 spaces, newest first: the newest encrypts, all decrypt, so a key is rotated by putting a new one in front
 and letting the maintenance DAG re-encrypt the old rows. A stored payload (a binary column) is
 ``enc2:<key id>:`` followed by the raw nonce, ciphertext and tag; the event id is the associated data, so a
-ciphertext moved to another row does not decrypt. AES-GCM rather than Fernet: 2 us a row instead of 9 on
+ciphertext moved to another row does not decrypt. AES-GCM rather than Fernet: several times cheaper on
 the sync's hot path, authenticated all the same; raw bytes rather than base64: a quarter fewer bytes for
-the database to write (measured: 2.2 of the server's 16.5 s in an initial sync of 817,000 grades).
+the database to write (figures: bench/README.md).
 Older forms are still read, and re-encrypted by the maintenance DAG: ``enc1:<key id>:<base64>`` (before
 migration 008) and plain JSON (``{...}``, what a sync without encryption stores).
 """
@@ -34,7 +34,7 @@ _GENERATE = "python -c 'from cryptography.fernet import Fernet; print(Fernet.gen
 
 class _Nonces:
     """Random 12-byte nonces drawn from the OS a block at a time: one getrandom() per 4,096 seals instead of one
-    per seal (measured: 2.9 us of a 6 us seal). A forked child drops the block it inherited, so no two
+    per seal (the getrandom() call was half a seal's cost). A forked child drops the block it inherited, so no two
     processes ever use the same nonce."""
 
     BLOCK = 4096

@@ -1,4 +1,6 @@
-"""The event log database: versioned migrations, per-key state, watermarks, quarantine, event rows.
+"""The event log database: versioned migrations, event rows, their delivery state, runs and endpoints.
+
+One entity's own state (per-key state, watermark, cursors, lock) is kept by ``outbox.entity_store``.
 
 All statements are in ``include/sql/eventlog``; this module only binds values and owns transactions
 where a step needs its own (migrations, leases).
@@ -6,14 +8,11 @@ where a step needs its own (migrations, leases).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
-import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
-from moodle_sync.config import LOCK_TIMEOUT_SECONDS
 from moodle_sync.outbox.db import Database, utcnow
 from moodle_sync.outbox.sql import migrations, split_statements
 
@@ -47,79 +46,6 @@ def migrate(db: Database) -> list[int]:
     return applied_now
 
 
-def has_state(db: Database, entity: str) -> bool:
-    return bool(db.query(db.sql(AREA, "state_exists"), {"entity": entity}))
-
-
-def lookup_state(db: Database, entity: str, keys: Sequence[str]) -> dict[str, tuple[int, str, bool, bool]]:
-    """key -> (sequence, content_hash, deleted, has_identity) of what was last emitted for these keys."""
-    if not keys:
-        return {}
-    rows = db.query(db.sql(AREA, "state_lookup"), {"entity": entity, "keys": db.bind_list(keys)})
-    return {key: (int(seq), digest, bool(deleted), bool(has_identity))
-            for key, seq, digest, deleted, has_identity in rows}
-
-
-def lookup_for_delete(db: Database, entity: str, keys: Sequence[str]) -> dict[str, tuple[int, bool, str | None]]:
-    """key -> (sequence, deleted, key_identity JSON) for keys that Moodle no longer has."""
-    if not keys:
-        return {}
-    rows = db.query(db.sql(AREA, "state_for_delete"), {"entity": entity, "keys": db.bind_list(keys)})
-    return {key: (int(seq), bool(deleted), identity) for key, seq, deleted, identity in rows}
-
-
-def live_keys(db: Database, entity: str, after: str, limit: int) -> list[str]:
-    """One page of the keys the sync believes exist (not deleted), after ``after`` in key order."""
-    rows = db.query(db.sql(AREA, "state_live_keys"), {"entity": entity, "after": after, "limit": limit})
-    db.commit()
-    return [row[0] for row in rows]
-
-
-def get_cursors(db: Database, entity: str) -> dict[str, int]:
-    """source -> last id the fast path read (see moodle_sync.capture.fastpath)."""
-    rows = db.query(db.sql(AREA, "get_cursors"), {"entity": entity})
-    db.commit()
-    return {source: int(last_id) for source, last_id in rows}
-
-
-def set_cursors(db: Database, entity: str, cursors: dict[str, int], run_id: str | None) -> None:
-    """In the caller's transaction (the run's last, with the watermark)."""
-    now = db.ts(utcnow())
-    for source, last_id in cursors.items():
-        db.execute(db.sql(AREA, "set_cursor"),
-                   {"entity": entity, "source": source, "last_id": last_id, "dag_run_id": run_id, "now": now})
-
-
-@contextlib.contextmanager
-def entity_lock(db: Database, entity: str, timeout: float = LOCK_TIMEOUT_SECONDS.default):
-    """One sync of ``entity`` at a time on this event log (its DAG, a backfill, reconciliation): two runs
-    would read the same state and give one key two different events with one sequence. Waits up to
-    ``timeout`` seconds; the lock belongs to ``db``'s session (commits do not release it)."""
-    deadline = time.monotonic() + timeout
-    waiting = False
-    while True:
-        acquired = db.query(db.sql(AREA, "entity_lock"), {"entity": entity})[0][0]
-        db.commit()
-        if acquired == 1:
-            break
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"{entity}: another sync of this entity held its lock for {timeout:.0f}s")
-        if not waiting:
-            log.info("%s: waiting for another sync of this entity (reconciliation, backfill) to finish", entity)
-            waiting = True
-        if db.dialect != "mysql":  # GET_LOCK itself waited a second
-            time.sleep(1.0)
-    try:
-        yield
-    finally:
-        try:
-            db.rollback()
-            db.query(db.sql(AREA, "entity_unlock"), {"entity": entity})
-            db.commit()
-        except Exception:  # a broken connection releases its session locks anyway
-            log.warning("%s: could not release the entity lock (the connection is closing)", entity)
-
-
 #: PostgreSQL types of the columns of insert_event and state_stage_copy (binary COPY, postgres/*.sql)
 EVENT_COPY_TYPES = ("uuid", "text", "text", "text", "int4", "bytea", "text", "timestamptz", "int8", "text",
                     "timestamptz", "timestamptz", "timestamptz")
@@ -132,7 +58,7 @@ def write_events(db: Database, events: Sequence[tuple], states: Sequence[tuple],
     ``new_keys``: no key of ``states`` has a state yet (an initial sync), so they are inserted, not upserted.
     On MariaDB/MySQL both go in by LOAD DATA where the connection allows it (``Database.load_rows``)."""
     mysql = db.dialect == "mysql"
-    if not mysql:  # binary COPY: the event id as a uuid (measured: 2-3x cheaper than text COPY on both sides)
+    if not mysql:  # binary COPY, the event id as a uuid: cheaper than text COPY on both sides (bench/README.md)
         events = [(uuid.UUID(e[0]),) + e[1:] for e in events]
     # event rows: entity_type, status, next_retry_at, dag_run_id and the three timestamps are the chunk's own
     db.insert_many(db.sql(AREA, "insert_event"), events, constant_columns=(2, 6, 7, 9, 10, 11, 12),
@@ -147,55 +73,12 @@ def write_events(db: Database, events: Sequence[tuple], states: Sequence[tuple],
                        load_sql=db.sql(AREA, "load_new_states") if mysql and new_keys else None)
 
 
-def quarantine(db: Database, entity: str, rows: Iterable[tuple[str, str]], run_id: str | None) -> None:
-    now = db.ts(utcnow())
-    db.executemany(db.sql(AREA, "upsert_quarantine"), [(entity, key, reason, run_id, now, now) for key, reason in rows])
-
-
-def get_watermark(db: Database, entity: str) -> int | None:
-    rows = db.query(db.sql(AREA, "get_watermark"), {"entity": entity})
-    return int(rows[0][0]) if rows else None
-
-
-def set_watermark(db: Database, entity: str, synced_from: int | None, synced_until: int, run_id: str | None) -> None:
-    """Move the watermark to ``synced_until`` if the window [synced_from, synced_until) joins the synced range
-    (``synced_from`` None: everything was read). A window beyond a gap (a backfill or resync of a later period)
-    leaves it where it is: the next run must still read the gap."""
-    db.execute(db.sql(AREA, "set_watermark"),
-               {"entity": entity, "synced_from": synced_from, "synced_until": synced_until, "dag_run_id": run_id,
-                "now": db.ts(utcnow())})
-
-
-def resume_point(db: Database, entity: str) -> tuple[int, int] | None:
-    """(source id to resume after, Moodle time the interrupted initial sync started at), or None: the end of the
-    unbroken run of committed chunks from the start (a chunk committed after a lost one is read again)."""
-    rows = db.query(db.sql(AREA, "progress_select"), {"entity": entity})
-    db.commit()
-    if not rows:
-        return None
-    upto = {int(after): int(upto_id) for after, upto_id, _ in rows}
-    position = 0
-    while position in upto:
-        position = upto[position]
-    return (position, min(int(r[2]) for r in rows)) if position else None
-
-
 def refresh_statistics(db: Database) -> None:
     """Refresh the planner's statistics of the event log and the state table (after a sync that wrote many
     rows: an initial sync leaves hundreds of thousands of pending events that the claim must walk in due
     order, and a plan made on the statistics of an empty log reads all of them for every batch)."""
     db.query(db.sql(AREA, "refresh_statistics"))
     db.commit()
-
-
-def clear_progress(db: Database, entity: str, from_id: int = 0) -> None:
-    db.execute(db.sql(AREA, "progress_clear"), {"entity": entity, "from_id": from_id})
-
-
-def record_progress(db: Database, entity: str, after_id: int, upto_id: int, started_until: int,
-                    run_id: str | None) -> None:
-    db.execute(db.sql(AREA, "progress_insert"), {"entity": entity, "after_id": after_id, "upto_id": upto_id,
-                                                 "started_until": started_until, "dag_run_id": run_id})
 
 
 def record_run(db: Database, result, run_id: str | None) -> None:
@@ -214,15 +97,6 @@ def last_runs(db: Database, limit: int = 10) -> list[dict]:
 
 def event_status_for_run(db: Database, run_id: str) -> dict[str, int]:
     return {status: int(n) for status, n in db.query(db.sql(AREA, "run_event_status"), {"run_id": run_id})}
-
-
-def watched_state(db: Database, entity: str) -> dict[str, str]:
-    return dict(db.query(db.sql(AREA, "watched_lookup"), {"entity": entity}))
-
-
-def replace_watched_state(db: Database, entity: str, values: dict[str, str]) -> None:
-    db.execute(db.sql(AREA, "watched_clear"), {"entity": entity})
-    db.executemany(db.sql(AREA, "watched_insert"), [(entity, k, v) for k, v in values.items()])
 
 
 def claim_sql(db: Database, entity: str | None) -> str:

@@ -2,7 +2,7 @@
 
 A grade's payload is ~620 bytes as a JSON object, ~250 as the array of its values: the field names were
 more than half of every event row, and the bytes written are most of the event-log server's work in a
-large sync (measured: 39 vs 29 us of server time per row at 682 vs 330 stored bytes). So a sync event
+large sync (bench/README.md). So a sync event
 stores ``["<schema id>", value, value, ..., sequence]`` (inside the seal) and the schema id names the
 field list: ``<entity>/<fingerprint of the field names>``. Reading turns it back into the same object
 (same keys, same order, same values), so the wire bodies do not change. Payloads stored as JSON objects

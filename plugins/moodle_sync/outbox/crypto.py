@@ -54,7 +54,8 @@ class _Nonces:
                 self._block, self._at = os.urandom(_NONCE_BYTES * self.BLOCK), 0
             at = self._at
             self._at = at + _NONCE_BYTES
-        return self._block[at:at + _NONCE_BYTES]
+            # sliced under the lock: another thread may replace the block the moment it is released
+            return self._block[at:at + _NONCE_BYTES]
 
 
 _nonces = _Nonces()

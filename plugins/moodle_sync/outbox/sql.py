@@ -16,13 +16,13 @@ from moodle_sync.config import SQL_DIR, ConfigError
 
 SQL_ROOT = Path(SQL_DIR.text() or Path(__file__).resolve().parents[3] / "include" / "sql")
 
-_PREFIX_RE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9_]{0,29})?$")
+_PREFIX_RE = re.compile(r"(?:[A-Za-z][A-Za-z0-9_]{0,29})?")
 _COMMENT_RE = re.compile(r"^\s*--.*$", re.MULTILINE)
 
 
 def validate_prefix(prefix: str) -> str:
     """Return ``prefix`` if it is a safe SQL identifier prefix, else raise ConfigError."""
-    if not isinstance(prefix, str) or not _PREFIX_RE.match(prefix):
+    if not isinstance(prefix, str) or not _PREFIX_RE.fullmatch(prefix):  # not match + '$': it accepts a final newline
         raise ConfigError(
             f"Moodle table prefix {prefix!r} is not a valid SQL identifier prefix: use letters, digits and "
             "underscores, starting with a letter, at most 30 characters (Moodle's default is 'mdl_'). "

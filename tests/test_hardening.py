@@ -43,3 +43,20 @@ def test_a_table_prefix_with_anything_after_it_is_refused(prefix):
 @pytest.mark.parametrize("prefix", ["mdl_", "", "m2_", "M" + "x" * 29])
 def test_a_valid_table_prefix_is_accepted(prefix):
     assert validate_prefix(prefix) == prefix
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "yesterday", "2026-13-01"])
+def test_a_since_outside_what_a_datetime_holds_is_a_bad_query_not_a_crash(value):
+    from moodle_sync.ui.queries import BadQuery, parse_time
+
+    with pytest.raises(BadQuery, match="ISO 8601"):
+        parse_time(value)
+
+
+def test_a_since_with_a_zone_is_read_as_utc():
+    import datetime as dt
+
+    from moodle_sync.ui.queries import parse_time
+
+    assert parse_time("2026-11-20T01:00:00+01:00") == dt.datetime(2026, 11, 20, tzinfo=dt.timezone.utc)
+    assert parse_time("2026-11-20T00:00:00") == dt.datetime(2026, 11, 20, tzinfo=dt.timezone.utc)

@@ -45,9 +45,12 @@ def parse_time(value: str | None) -> dt.datetime | None:
         return None
     try:
         parsed = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise BadQuery(f"time {value!r} is not ISO 8601 (e.g. 2026-11-20T00:00:00Z)") from None
-    return parsed.replace(tzinfo=dt.timezone.utc) if parsed.tzinfo is None else parsed.astimezone(dt.timezone.utc)
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=dt.timezone.utc)
+        return parsed.astimezone(dt.timezone.utc)
+    except (ValueError, OverflowError):  # also a time that leaves year 1..9999 once moved to UTC
+        raise BadQuery(f"time {value!r} is not an ISO 8601 time between years 1 and 9999 "
+                       "(e.g. 2026-11-20T00:00:00Z)") from None
 
 
 def check_choice(name: str, value: str | None, allowed) -> str | None:

@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: demo demo-ui test bench constraints compose-check clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	bash scripts/bootstrap.sh packages
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt -c constraints.txt
@@ -18,7 +19,9 @@ demo: $(STAMP)
 demo-ui: $(STAMP)  # the demo, then the Airflow UI on the same environment (its key lives only there)
 	$(PY) -m demo --ui
 
-test: $(STAMP)
+test: $(STAMP)  # the whole suite: what CI runs
+	bash scripts/bootstrap.sh packages
+	bash scripts/bootstrap.sh services
 	$(PY) -m pytest
 
 bench: $(STAMP)

@@ -34,7 +34,7 @@ from demo.settings import Secrets, Settings, connection_env, connections  # noqa
 
 DAG_IDS = ["moodle_sync_users", "moodle_sync_enrolments", "moodle_sync_grades"]
 MONITOR_DAG_ID = "moodle_sync_monitor"
-DB_HOST, DB_PORT, DB_USER = "127.0.0.1", 3306, "root"
+DB_HOST, DB_PORT, DB_USER = "127.0.0.1", int(os.environ.get("DEMO_DB_PORT") or 3306), "root"
 
 
 def airflow_env(settings: Settings, conns: dict[str, dict]) -> dict:
@@ -62,11 +62,27 @@ def airflow(settings: Settings, env: dict, *args: str, log_name: str,
                               stdout=log, stderr=subprocess.STDOUT, cwd=settings.home)
 
 
-def recreate_mysql_database(name: str) -> None:
-    """Drop and create a database (the name was validated by demo.settings)."""
+class MariaDBUnreachable(RuntimeError):
+    """The local MariaDB the demo writes to does not answer: the message says how to start or choose one."""
+
+
+def mysql_connect():
     import MySQLdb
 
-    conn = MySQLdb.connect(host=DB_HOST, user=DB_USER, port=DB_PORT)
+    try:
+        return MySQLdb.connect(host=DB_HOST, user=DB_USER, port=DB_PORT)
+    except MySQLdb.OperationalError as exc:
+        raise MariaDBUnreachable(
+            f"the demo needs MariaDB on {DB_HOST}:{DB_PORT} as {DB_USER} without a password, and got: {exc.args[-1]}.\n"
+            "  Start the local one:  bash scripts/bootstrap.sh services   (as root; it says what to run otherwise)\n"
+            "  or install it:        apt-get install -y mariadb-server\n"
+            "  or point the demo at another MariaDB on this host: DEMO_DB_PORT (its databases: DEMO_MOODLE_DB, "
+            "DEMO_EVENTLOG_DB; docs/demo.md).") from None
+
+
+def recreate_mysql_database(name: str) -> None:
+    """Drop and create a database (the name was validated by demo.settings)."""
+    conn = mysql_connect()
     with conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
         cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
@@ -84,8 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     settings.home.mkdir(parents=True, exist_ok=True)
     print(f"1/4 Creating the demo Moodle ({settings.moodle_db}) and an empty event log ({settings.eventlog_db}) "
           f"on the local MariaDB ...")
-    recreate_mysql_database(settings.moodle_db)
-    recreate_mysql_database(settings.eventlog_db)
+    try:
+        recreate_mysql_database(settings.moodle_db)
+        recreate_mysql_database(settings.eventlog_db)
+    except MariaDBUnreachable as exc:
+        print(f"    {exc}", file=sys.stderr)
+        return 1
 
     from demo.receiver import Receiver
 

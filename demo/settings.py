@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ENVIRONMENT = {
     "DEMO_HOME": "the demo's working directory: task output, Airflow home (.demo)",
     "DEMO_AIRFLOW_HOME": "AIRFLOW_HOME of the demo's Airflow processes ($DEMO_HOME/airflow)",
+    "DEMO_DB_PORT": "the port of the MariaDB on 127.0.0.1 the demo writes to, as root without a password (3306)",
     "DEMO_MOODLE_DB": "the demo Moodle database on the local MariaDB (moodle_demo)",
     "DEMO_EVENTLOG_DB": "the event-log database on the local MariaDB (moodle_sync_demo)",
     "DEMO_UI_PORT": "the port of the Airflow UI that `python -m demo --ui` serves (8080)",

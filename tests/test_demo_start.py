@@ -1,0 +1,22 @@
+"""`make demo` without a MariaDB that answers says how to start one or where to point the demo, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_the_demo_without_mariadb_says_how_to_start_one(tmp_path):
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DEMO_"))}
+    env.update(DEMO_DB_PORT=str(port), DEMO_HOME=str(tmp_path / "demo"))
+    out = subprocess.run([sys.executable, "-m", "demo"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1
+    assert f"MariaDB on 127.0.0.1:{port}" in out.stderr and "bash scripts/bootstrap.sh services" in out.stderr
+    assert "DEMO_DB_PORT" in out.stderr and "Traceback" not in out.stderr + out.stdout

@@ -346,7 +346,7 @@ def _sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Wi
     watched_now, watched_ids = None, None
     if spec.watched:
         watched_ids, watched_now = _watched_changes(spec, moodle, store, prefix)
-        fragments[spec.watched.fragment] = moodle.sql("moodle", "in_bound_list", column=spec.watched.column,
+        fragments[spec.watched.fragment] = moodle.sql("shared", "in_bound_list", column=spec.watched.column,
                                                       param="watched_ids")
     resume_after = 0
     if window.mode == "initial":  # an initial sync that was interrupted goes on after its last committed chunk

@@ -41,9 +41,12 @@ class Candidates:
 
 
 def key_params(db: Database, keys: list[tuple[int, ...]]) -> dict:
-    """Bind a list of (one- or two-part) keys for an entity's ``*_candidates.sql`` fragment."""
+    """Bind a list of (one- or two-part) keys for an entity's ``*_candidates.sql`` fragment: one-part keys as the
+    list ``candidate_keys``; pairs as a list of pairs on MySQL, as one array per part on PostgreSQL."""
+    if len(keys[0]) == 1:
+        return {"candidate_keys": db.bind_list([k[0] for k in keys])}
     if db.dialect == "mysql":
-        return {"candidate_keys": tuple(k[0] if len(k) == 1 else k for k in keys)}
+        return {"candidate_keys": tuple(keys)}
     return {f"candidate_key_{i + 1}": [k[i] for k in keys] for i in range(len(keys[0]))}
 
 

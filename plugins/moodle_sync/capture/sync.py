@@ -410,7 +410,7 @@ def _changed_rows(spec: EntitySpec, moodle: Database, state: EntityStore, window
     watched_now = None
     if spec.watched:
         watched_ids, watched_now = _watched_changes(spec, moodle, state, prefix)
-        fragments[spec.watched.fragment] = moodle.sql("moodle", "in_bound_list", column=spec.watched.column,
+        fragments[spec.watched.fragment] = moodle.sql("shared", "in_bound_list", column=spec.watched.column,
                                                       param="watched_ids")
         params["watched_ids"] = moodle.bind_list(watched_ids)
     if window.full:

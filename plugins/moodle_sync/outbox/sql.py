@@ -1,7 +1,9 @@
 """Every SQL statement lives in ``include/sql``; this module finds and renders them.
 
 A statement is looked up as ``<area>/<dialect>/<name>.sql`` first, then ``<area>/<name>.sql``, so a
-dialect-specific file exists only where dialects really differ. Identifiers that come from
+dialect-specific file exists only where dialects really differ. A statement may hold a fragment of the
+``shared`` area as ``{name(key=value, ...)}`` (``{in_bound_list(column=id, param=ids)}``: a list bound the way
+the dialect binds one), filled in for the statement's dialect when it is read. Identifiers that come from
 configuration (the Moodle table prefix) are validated before they are put into the text; every
 value is bound as a parameter.
 """
@@ -18,6 +20,9 @@ SQL_ROOT = Path(SQL_DIR.text() or Path(__file__).resolve().parents[3] / "include
 
 _PREFIX_RE = re.compile(r"(?:[A-Za-z][A-Za-z0-9_]{0,29})?")
 _COMMENT_RE = re.compile(r"^\s*--.*$", re.MULTILINE)
+#: ``{name(key=value, ...)}``: a fragment of the shared area, its values plain SQL words (no commas, brackets)
+_SHARED_RE = re.compile(r"\{(\w+)\(([^(){}]*)\)\}")
+SHARED = "shared"
 
 
 def validate_prefix(prefix: str) -> str:
@@ -37,8 +42,19 @@ def _read(area: str, name: str, dialect: str | None) -> str:
     for path in candidates:
         if path.is_file():
             # Comments are dropped: drivers with pyformat parameters would read a '%' in them.
-            return _COMMENT_RE.sub("", path.read_text(encoding="utf-8")).strip().rstrip(";")
+            text = _COMMENT_RE.sub("", path.read_text(encoding="utf-8")).strip().rstrip(";")
+            return _SHARED_RE.sub(lambda match: _shared(match, dialect, path), text)
     raise FileNotFoundError(f"no SQL file for {area}/{name} (dialect {dialect}) under {SQL_ROOT}")
+
+
+def _shared(match: re.Match, dialect: str | None, path: Path) -> str:
+    arguments = {}
+    for argument in filter(None, (part.strip() for part in match.group(2).split(","))):
+        key, equals, value = argument.partition("=")
+        if not equals or not key.strip().isidentifier() or not value.strip():
+            raise ConfigError(f"{path}: {match.group(0)} must read {{{match.group(1)}(key=value, ...)}}")
+        arguments[key.strip()] = value.strip()
+    return load(SHARED, match.group(1), dialect, **arguments)
 
 
 def load(area: str, name: str, dialect: str | None = None, **fragments: str) -> str:
@@ -56,11 +72,15 @@ def load(area: str, name: str, dialect: str | None = None, **fragments: str) -> 
 
 
 def migrations(dialect: str) -> list[tuple[int, str, str]]:
-    """(version, name, statements) of every migration for ``dialect``, in order."""
-    folder = SQL_ROOT / "eventlog" / "migrations" / dialect
+    """(version, name, statements) of every migration for ``dialect``, in order: ``migrations/<dialect>/`` holds
+    the migrations whose SQL differs between dialects, ``migrations/`` those that are the same for both (a
+    dialect file of the same name would take the place of the shared one)."""
+    folder = SQL_ROOT / "eventlog" / "migrations"
+    files = {path.name: path for path in folder.glob("*.sql")}
+    files.update({path.name: path for path in (folder / dialect).glob("*.sql")})
     found = []
     names: dict[int, str] = {}
-    for path in sorted(folder.glob("*.sql")):
+    for path in (files[name] for name in sorted(files)):
         version = int(path.name.split("_", 1)[0])
         # a second file with the same number would never run where the first one already did
         if version in names:

@@ -2,4 +2,4 @@
 UPDATE moodle_sync_event_log
 SET status = 'pending', attempts = 0, next_retry_at = %(now)s, budget_started_at = %(now)s,
     locked_by = NULL, locked_until = NULL, updated_at = %(now)s
-WHERE id = ANY(%(ids)s) AND status <> 'sent'
+WHERE {in_bound_list(column=id, param=ids)} AND status <> 'sent'

@@ -1,5 +1,0 @@
--- Same event_id, a fresh attempt budget: due now.
-UPDATE moodle_sync_event_log
-SET status = 'pending', attempts = 0, next_retry_at = %(now)s, budget_started_at = %(now)s,
-    locked_by = NULL, locked_until = NULL, updated_at = %(now)s
-WHERE id IN %(ids)s AND status <> 'sent'

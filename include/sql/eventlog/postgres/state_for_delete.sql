@@ -1,2 +1,0 @@
-SELECT entity_key, sequence, deleted, key_identity FROM moodle_sync_entity_state
-WHERE entity_type = %(entity)s AND entity_key = ANY(%(keys)s)

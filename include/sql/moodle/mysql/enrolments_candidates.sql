@@ -1,1 +1,0 @@
-ue.id IN %(candidate_keys)s

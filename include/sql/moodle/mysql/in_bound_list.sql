@@ -1,2 +1,0 @@
--- {column} is one of the values bound as the list %({param})s.
-{column} IN %({param})s

@@ -1,1 +1,0 @@
-u.id IN %(candidate_keys)s

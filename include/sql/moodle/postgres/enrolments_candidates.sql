@@ -1,1 +1,0 @@
-ue.id = ANY(%(candidate_key_1)s)

@@ -1,1 +1,0 @@
-u.id = ANY(%(candidate_key_1)s)

@@ -1,0 +1,1 @@
+{in_bound_list(column=u.id, param=candidate_keys)}

@@ -16,11 +16,11 @@ POST /api/v1/webhooks, as the real backend answers it:
   field as the backend maps them (``crm_fields``), and the answer says ``created`` or ``updated``;
 - ``event_id`` is never compared: a resent event is processed again;
 - the token is not checked (the real backend never answers 401). ``require_token=True`` (``--require-token``,
-  ``RECEIVER_REQUIRE_TOKEN=1``) makes it a backend that does check it; given signing secrets it verifies every
+  ``RECEIVER_REQUIRE_AUTH=1``) makes it a backend that does check it; given signing secrets it verifies every
   Standard Webhooks signature with its own HMAC check (written from the specification, not with
   ``moodle_sync.delivery.signing``, so that it really checks the sender). Both answer 401 when they refuse.
-A body of the ``standard`` profile (``{type, timestamp, data}`` with a ``webhook-id`` header) is taken as a Standard
-Webhooks receiver would take it: recorded, answered 200, nothing written to the CRM.
+A body of the project's ``standard`` profile (exactly ``{type, timestamp, data}``; the real backend would answer
+422) is taken as a Standard Webhooks receiver would take it: recorded, answered 200, nothing written to the CRM.
 
 Test controls (``state.control(...)`` or POST /_control): a fixed failure for the next N requests or a random share
 of them (answered before the backend's handler, as a proxy would: no key is remembered), slow answers (a grade's
@@ -68,6 +68,8 @@ GRADE_WINDOW_ENV = "RECEIVER_GRADE_WINDOW_SECONDS"
 STUB_ACTIONS = {"user_created": "created", "user_updated": "updated", "enrollment_created": "created",
                 "enrollment_deleted": "deleted", "course_created": "created", "course_updated": "updated"}
 ACCEPTED_TYPES = {*STUB_ACTIONS, "grade_updated"}
+#: The body of the project's ``standard`` profile, which goes to a Standard Webhooks receiver, not this backend.
+STANDARD_FIELDS = {"type", "timestamp", "data"}
 #: The backend maps these grade names to the CRM's letters; any other value is stored as it is.
 BTEC_LETTERS = {"Fail": "F", "Refer": "R", "Pass": "P", "Merit": "M", "Distinction": "D"}
 #: What a long body is made of: multi-byte characters too, so that a cut in the middle of one shows.
@@ -458,13 +460,13 @@ class _Handler(BaseHTTPRequestHandler):
                     return self._answer(400, {"detail": "There was an error parsing the body"})
             else:
                 body = raw
-        if (isinstance(body, dict) and "type" in body and "data" in body and "event_id" not in body
-                and self.headers.get("webhook-id")):  # the 'standard' profile: its id is in the webhook-id header
-            return self._answer(200, {"success": True, "event_id": self.headers["webhook-id"], "message": "ok",
-                                      "action": "created"},
-                                body={"event_id": self.headers["webhook-id"], "event_type": body["type"],
-                                      "event_data": body["data"], "standard": True},
-                                event_id=self.headers["webhook-id"], event_type=body["type"], action="created")
+        if isinstance(body, dict) and set(body) == STANDARD_FIELDS and isinstance(body["data"], dict):
+            # the 'standard' profile, for a Standard Webhooks receiver: its id is in the webhook-id header (signed)
+            msg_id = self.headers.get("webhook-id")
+            return self._answer(200, {"success": True, "event_id": msg_id, "message": "ok", "action": "created"},
+                                body={"event_id": msg_id, "event_type": body["type"], "event_data": body["data"],
+                                      "standard": True},
+                                event_id=msg_id, event_type=body["type"], action="created")
         if body is None:
             return self._answer(422, {"detail": [{"type": "missing", "loc": ["body"], "msg": "Field required",
                                                   "input": None}]})
@@ -583,9 +585,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8099)
     parser.add_argument("--token", default=os.environ.get("RECEIVER_TOKEN"),
                         help="the bearer token (default: $RECEIVER_TOKEN); checked only with --require-token")
-    parser.add_argument("--require-token", action="store_true", default=_flag(os.environ.get("RECEIVER_REQUIRE_TOKEN")),
+    parser.add_argument("--require-token", action="store_true",
+                        default=_flag(os.environ.get("RECEIVER_REQUIRE_AUTH")),
                         help="answer 401 to a request without the token, which the real backend never does "
-                             "(default: $RECEIVER_REQUIRE_TOKEN)")
+                             "(default: $RECEIVER_REQUIRE_AUTH)")
     parser.add_argument("--signing-secrets", default=os.environ.get("RECEIVER_SIGNING_SECRETS"),
                         help="whsec_ secrets, space separated, one of which must sign every webhook "
                              "(default: $RECEIVER_SIGNING_SECRETS; none: signatures are not checked)")

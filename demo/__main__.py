@@ -3,8 +3,8 @@
 1. creates the demo Moodle (`moodle_demo`) on the local MariaDB from the project's own DDL and seed generator
    (the edge cases of FACTS.md included) and an empty event log (`moodle_sync_demo`);
 2. makes this run's secrets (bearer token, Standard Webhooks signing secret, payload encryption key, alert
-   token) and starts a receiver that speaks the backend's contract, checks the token and every signature,
-   dedupes by event_id, takes alerts and can be told to fail;
+   token) and starts a receiver that behaves like the legacy backend (and keeps the CRM records it would write),
+   here told to check the token and every signature, takes alerts and can be told to fail;
 3. runs the three DAGs with `airflow dags test`, changes a few Moodle rows the way Moodle does, tells the
    receiver to fail two requests, runs them again, then the monitor DAG (which alerts the receiver about the
    two undelivered events);
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     from demo.receiver import Receiver
 
     receiver = Receiver(port=0, token=secrets.webhook_token, signing_secrets=secrets.signing_secret,
-                        alert_token=secrets.alert_token).start()
+                        alert_token=secrets.alert_token, require_token=True).start()
     conns = connections(moodle_db=settings.moodle_db, eventlog_db=settings.eventlog_db, db_host=DB_HOST,
                         db_port=DB_PORT, db_user=DB_USER, db_password="", receiver_host="127.0.0.1",
                         receiver_port=receiver.port, secrets=secrets)
@@ -135,8 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     cipher = cipher_from_connection()
     kid = key_id(parse_keys(secrets.encryption_key)[0])
 
-    print(f"2/4 Receiver on {receiver.url}: checks the bearer token and the Standard Webhooks signature of every "
-          f"request, dedupes by event_id, takes alerts on /alerts.")
+    print(f"2/4 Receiver on {receiver.url}: answers like the legacy backend (a grade key remembered 10 s, CRM "
+          f"records per key), checks the bearer token and the Standard Webhooks signature of every request, takes "
+          f"alerts on /alerts.")
     print(f"    This run's secrets (bearer token, whsec_ signing secret, encryption key {kid}, alert token) live "
           f"only in the environment of its processes: no file, no command line.")
     print(f"3/4 Preparing Airflow (metadata database in {settings.airflow_home}) ...")

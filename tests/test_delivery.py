@@ -56,19 +56,22 @@ def test_a_failing_endpoint_marks_events_failed_with_next_retry_in_the_jitter_ba
     assert deliver_due(store, entity="grade", settings=settings_for(receiver), owner="test").attempted == 0
 
 
-def test_a_wrong_token_pauses_the_endpoint_without_consuming_the_event(store, receiver):
+def test_a_wrong_token_pauses_the_endpoint_without_consuming_the_event(store):
+    """The legacy backend checks no token today; a version that does (the contract allows it) answers 401."""
     from moodle_sync.outbox import eventlog
     from moodle_sync.delivery.webhook import EndpointPaused
+    from demo.receiver import Receiver
 
     add_events(store, "user", [(1, 1)])
-    settings = WebhookSettings(base_url=receiver.url, token="wrong")
-    with pytest.raises(EndpointPaused, match="401"):
-        deliver_due(store, entity="user", settings=settings, owner="test")
-    row = events(store, "user")[0]
-    assert (row["status"], row["attempts"]) == ("pending", 0) and not receiver.state.events
-    assert eventlog.endpoint_state(store, settings.endpoint_id)[0] == "paused"
-    # paused: later runs send nothing, and say so
-    assert deliver_due(store, entity="user", settings=settings_for(receiver), owner="test").paused
+    with Receiver(token="test-token-123", require_token=True) as receiver:
+        settings = WebhookSettings(base_url=receiver.url, token="wrong")
+        with pytest.raises(EndpointPaused, match="401"):
+            deliver_due(store, entity="user", settings=settings, owner="test")
+        row = events(store, "user")[0]
+        assert (row["status"], row["attempts"]) == ("pending", 0) and not receiver.state.events
+        assert eventlog.endpoint_state(store, settings.endpoint_id)[0] == "paused"
+        # paused: later runs send nothing, and say so
+        assert deliver_due(store, entity="user", settings=settings_for(receiver), owner="test").paused
 
 
 def test_an_unreachable_endpoint_fails_the_task_loudly_and_keeps_the_events(store):

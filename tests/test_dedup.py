@@ -207,6 +207,11 @@ def test_changes_of_one_key_due_together_send_only_the_newest_and_keep_the_older
     assert snap["entities"]["grade"]["superseded"] == 2 and snap["entities"]["grade"]["sent"] == 2
     found = queries.search_events(store, status="superseded")
     assert sorted(e["event_id"] for e in found) == sorted(older)
+    # and they leave with the sent ones at the end of the retention period
+    from moodle_sync.ops.maintenance import purge_sent
+
+    assert purge_sent(store, older_than_days=30) == 0
+    assert purge_sent(store, older_than_days=30, now=utcnow() + dt.timedelta(days=31)) == 4
 
 
 def store_ids(store, event_ids):
@@ -422,3 +427,21 @@ def test_two_deliverers_never_send_two_events_of_a_key_at_once_and_send_each_new
             assert backend.applied(row["event_id"]) == 1
             assert [r["action"] for r in backend.requests_for(backend_key)] == ["created", "deduplicated", "updated"]
         assert not backend.overlaps
+
+
+def test_the_connection_sets_the_window_and_coalescing():
+    from types import SimpleNamespace
+
+    from moodle_sync.config import ConfigError
+
+    def conn(**extra):
+        return SimpleNamespace(conn_id="moodle_sync_webhook", host="crm.example.org", schema="https", port=None,
+                               password="t", extra_dejson=extra)
+
+    default = WebhookSettings.from_connection(conn())
+    assert default.policy.dedup_window == dt.timedelta(seconds=10) and default.coalesce
+    settings = WebhookSettings.from_connection(conn(dedup_window_seconds=0, coalesce="false"))
+    assert settings.policy.dedup_window == dt.timedelta(0) and not settings.coalesce
+    for bad in (-1, "soon", 7200):
+        with pytest.raises(ConfigError, match="dedup_window_seconds"):
+            WebhookSettings.from_connection(conn(dedup_window_seconds=bad))

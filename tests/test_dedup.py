@@ -48,6 +48,7 @@ class KeyMemoryBackend:
         self.overlaps: list[str] = []  # keys that had two requests at once
         self.fail_next = 0  # answer the next N grade requests 500 (after remembering their key, like the backend)
         self.retry_after: str | None = None
+        self.padding = 0  # bytes of filler after "action" in the answers to other types
         backend = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -87,7 +88,7 @@ class KeyMemoryBackend:
         if event_type != "grade_updated":
             with self.lock:
                 self.log.append({"event_id": event_id, "key": None, "status": 200, "action": "created"})
-            return 200, {"success": True, "event_id": event_id, "action": "created"}, {}
+            return 200, {"success": True, "event_id": event_id, "action": "created", "filler": "x" * self.padding}, {}
         key = f"{data.get('student_id', data.get('userid'))}_{data.get('course_id', data.get('courseid'))}_" \
               f"{data.get('assignment_id')}"
         started = time.monotonic()
@@ -152,8 +153,8 @@ def utc(value):
 
 
 def attempt_rows(store, event_id=None):
-    sql = ("SELECT event_id, attempt, started_at, duration_ms, http_status, outcome, error_class, next_retry_at, action "
-           "FROM moodle_sync_delivery_attempt")
+    sql = ("SELECT event_id, attempt, started_at, duration_ms, http_status, outcome, error_class, next_retry_at, "
+           "action FROM moodle_sync_delivery_attempt")
     rows = store.query(sql + (" WHERE event_id = %(e)s" if event_id else "") + " ORDER BY id",
                        {"e": event_id} if event_id else None)
     store.commit()
@@ -355,6 +356,18 @@ def test_the_answer_action_is_read_bounded_and_cleaned():
     assert answer_action(b'{"action": null}') is None and answer_action(b'{"action": {"a": 1}}') is None
     assert answer_action(b"OK") is None and answer_action(b'{"action": "upd') is None  # cut at the read cap
     assert answer_action(b"[1, 2]") is None and answer_action(b"") is None
+
+
+def test_a_huge_answer_is_read_up_to_the_cap_and_the_session_goes_on(store, backend):
+    ids = add_events(store, "user", [(str(k), 1) for k in range(1, 4)])
+    backend.padding = 4 << 20  # 4 MiB: only the first 64 KiB are read, so its JSON (and action) is cut
+    result = deliver_due(store, settings_for(backend, concurrency=1), entity="user", owner="t")
+    assert result.sent == 3 and [r["event_id"] for r in backend.log] == ids
+    assert {a["action"] for a in attempt_rows(store)} == {None}
+    backend.padding = 0
+    more, = add_events(store, "user", [("9", 1)])
+    deliver_due(store, settings_for(backend), entity="user", owner="t")
+    assert attempt_rows(store, more)[0]["action"] == "created"
 
 
 # --- two deliverers -------------------------------------------------------------------------------------------

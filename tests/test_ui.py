@@ -14,7 +14,7 @@ import pytest
 
 from conftest import fresh_database, scratch_db
 from helpers import add_events, events, operated_log
-from moodle_sync.ops.health import snapshot
+from moodle_sync.ops.health import STATUSES, snapshot
 
 PREFIX = "/moodle-sync"
 PASSWORDS = {"admin": "pw-admin-1", "operator": "pw-operator-1", "watcher": "pw-watcher-1", "nobody": "pw-nobody-1"}
@@ -199,7 +199,7 @@ def test_statistics_count_what_the_log_holds_and_latency_percentiles(client, tok
     assert r.status_code == 200
     stats = r.json()
     logged = events(store)
-    assert stats["totals"] == {s: sum(e["status"] == s for e in logged) for s in ("pending", "failed", "dead", "sent")}
+    assert stats["totals"] == {s: sum(e["status"] == s for e in logged) for s in STATUSES}
     assert sum(sum(v) for v in stats["by_type"].values()) == len(logged)
     assert set(stats["by_type"]) == {e["event_type"] for e in logged}
     hour = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)

@@ -2,9 +2,10 @@
 -- leased to a live worker, rows another transaction holds (SKIP LOCKED), and any key that still has an
 -- earlier event waiting (per-key order: a CRM must never end on a stale state). {entity_filter} limits
 -- the claim to one entity type for the entity DAGs; the retry DAG claims them all. {key_index}: an index
--- hint for the per-key check where a dialect needs one (claim_key_index.sql).
+-- hint for the per-key check where a dialect needs one (claim_key_index.sql). A claimed event that has newer
+-- events of its key waiting is then coalesced (coalesce_newer.sql, eventlog.claim_due): only the newest is sent.
 SELECT e.id, e.event_id, e.event_type, e.entity_type, e.entity_key, e.sequence, e.payload, e.attempts,
-       e.budget_started_at
+       e.budget_started_at, e.deduplicated, e.next_retry_at
 FROM moodle_sync_event_log e
 WHERE e.next_retry_at <= %(now)s
   AND e.status IN ('pending', 'failed')

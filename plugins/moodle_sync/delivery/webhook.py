@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import json
 import math
+import re
 import ssl
 import time
 from dataclasses import asdict, dataclass, field
@@ -33,6 +35,13 @@ log = logging.getLogger(__name__)
 
 DEFAULT_ENDPOINT = "/api/v1/webhooks"
 EXCERPT_BYTES = 2048
+#: At most this much of an answer is read: enough for the backend's JSON answer and its ``action``.
+READ_BYTES = 64 * 1024
+ACTION_CHARS = 32
+#: Event types whose key the backend remembers for ``dedup_window_seconds``, per payload profile: the legacy
+#: backend's grade handler (../shared/contracts/LEGACY_WEBHOOK.md, "Responses"). A retry of a failed one waits
+#: out that window; an answer ``deduplicated`` is handled for every type and profile.
+KEYED_MEMORY = {"legacy": ("grade.",)}
 
 
 class EndpointPaused(RuntimeError):
@@ -57,6 +66,7 @@ class WebhookSettings:
     rate_limit_per_second: float | None = None
     policy: RetryPolicy = RetryPolicy()
     lease_seconds: float | None = None  # default: derived from batch size, concurrency and timeouts
+    coalesce: bool = True  # several waiting events of one key: send only the newest (docs/delivery.md)
 
     @property
     def endpoint_id(self) -> str:
@@ -102,6 +112,12 @@ class WebhookSettings:
         jitter = float(extra.get("retry_jitter", RetryPolicy.jitter))
         if not 0 <= jitter < 1:
             raise ConfigError(f"connection {name!r}: retry_jitter must be between 0 and 1")
+        try:
+            window = float(extra.get("dedup_window_seconds", RetryPolicy.dedup_window.total_seconds()))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"connection {name!r}: extra 'dedup_window_seconds' must be a number") from exc
+        if not 0 <= window <= 3600:
+            raise ConfigError(f"connection {name!r}: dedup_window_seconds must be between 0 and 3600")
         default = RetryPolicy()
         policy = RetryPolicy(
             base=dt.timedelta(seconds=number("retry_base_seconds", default.base.total_seconds())),
@@ -109,6 +125,7 @@ class WebhookSettings:
             jitter=jitter,
             max_attempts=number("max_attempts", default.max_attempts, int),
             max_age=dt.timedelta(hours=number("max_age_hours", default.max_age.total_seconds() / 3600)),
+            dedup_window=dt.timedelta(seconds=window),
         )
         return cls(
             base_url=base,
@@ -125,6 +142,7 @@ class WebhookSettings:
             rate_limit_per_second=number("rate_limit_per_second", None, float, allow_none=True),
             policy=policy,
             lease_seconds=number("lease_seconds", None, float, allow_none=True),
+            coalesce=str(extra.get("coalesce", True)).lower() not in ("false", "0", "no"),
         )
 
 
@@ -164,6 +182,8 @@ class DeliveryResult:
     sent: int = 0
     failed: int = 0
     dead: int = 0
+    deduplicated: int = 0  # answered 2xx "deduplicated": waiting again, after the backend's window
+    superseded: int = 0  # older events of a key replaced by its newest at the claim (never sent)
     unreachable: int = 0  # failures where no HTTP answer came back at all
     paused: bool = False
     statuses: dict = field(default_factory=dict)
@@ -181,6 +201,11 @@ class Answer:
     retry_after: str | None
     started_at: dt.datetime
     duration_ms: int
+    action: str | None = None  # the JSON answer's "action" (created, updated, deduplicated, ...), cleaned
+
+    @property
+    def answered_at(self) -> dt.datetime:
+        return self.started_at + dt.timedelta(milliseconds=self.duration_ms)
 
 
 class RateLimiter:
@@ -226,29 +251,61 @@ class _Sender:
         await self.session.close()
 
 
+_ACTION_JUNK = re.compile(r"[^A-Za-z0-9_.:-]+")
+
+
+def answer_action(raw: bytes) -> str | None:
+    """The ``action`` of a JSON object answer (the legacy backend: created, updated, deleted, deduplicated), as
+    a short clean token; None when the body is no JSON object or has none."""
+    if not raw.lstrip().startswith(b"{"):
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:  # not JSON, or cut at READ_BYTES
+        return None
+    action = value.get("action") if isinstance(value, dict) else None
+    if action is None or isinstance(action, (dict, list)):
+        return None
+    return _ACTION_JUNK.sub("_", str(action).strip())[:ACTION_CHARS] or None
+
+
+async def _read_capped(response, limit: int = READ_BYTES) -> bytes:
+    chunks, size = [], 0
+    while size < limit:
+        chunk = await response.content.read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
 async def _post(sender: _Sender, settings: WebhookSettings, event: dict, body_for) -> Answer:
     import aiohttp
 
     started_at, t0 = utcnow(), time.monotonic()
-    status = error_class = excerpt = retry_after = None
+    status = error_class = excerpt = retry_after = action = None
     try:
         body, headers = body_for(event)
         response = await sender.post(body, headers)
         try:
-            text = await response.text(errors="replace")
+            raw = await _read_capped(response)
         finally:
             response.release()
         status = response.status
         retry_after = response.headers.get("Retry-After")
+        action = answer_action(raw)
         if not 200 <= status < 300:
-            excerpt = _redact(f"HTTP {status}: {text}", settings)
+            excerpt = _redact(f"HTTP {status}: {raw.decode('utf-8', 'replace')}", settings)
+        elif action == "deduplicated":
+            excerpt = _redact(raw.decode("utf-8", "replace"), settings)
     except asyncio.TimeoutError:
         error_class, excerpt = "timeout", f"timeout: no complete answer within {settings.timeout:g} s"
     except (aiohttp.ClientSSLError, aiohttp.ClientConnectorCertificateError, ssl.SSLError) as exc:
         error_class, excerpt = "tls", _redact(f"tls: {exc}", settings)
     except (aiohttp.ClientError, OSError) as exc:
         error_class, excerpt = "network", _redact(f"network: {type(exc).__name__}: {exc}", settings)
-    return Answer(status, error_class, excerpt, retry_after, started_at, int((time.monotonic() - t0) * 1000))
+    return Answer(status, error_class, excerpt, retry_after, started_at, int((time.monotonic() - t0) * 1000), action)
 
 
 def _body_builder(settings: WebhookSettings, cipher: PayloadCipher):
@@ -266,15 +323,18 @@ def _body_builder(settings: WebhookSettings, cipher: PayloadCipher):
 
 
 def _outcomes(batch: list[dict], answers: list[Answer], store: Database, policy: RetryPolicy, result,
-              run_id, task_id) -> tuple[dict, str | None, bool]:
-    """Classify a batch's answers into the rows ``eventlog.record_results`` stores."""
+              run_id, task_id, remembered: tuple[str, ...] = ()) -> tuple[dict, str | None, bool]:
+    """Classify a batch's answers into the rows ``eventlog.record_results`` stores. ``remembered``: prefixes
+    of the event types whose key the backend remembers (KEYED_MEMORY): their failed attempts are retried no
+    sooner than the backend's window after the answer, whatever the backoff or a ``Retry-After`` says."""
     now = utcnow()
     ts_now = store.ts(now)
-    out = {"sent": [], "failed": [], "dead": [], "released": [], "attempts": []}
+    out = {"sent": [], "failed": [], "deduplicated": [], "dead": [], "released": [], "attempts": []}
     pause_reason, throttled = None, False
     for event, answer in zip(batch, answers):
-        outcome = classify(answer.status, answer.error_class)
-        attempt = event["attempts"] + 1
+        outcome = classify(answer.status, answer.error_class, answer.action)
+        attempt = event["attempts"] + 1  # every request, answers "deduplicated" included
+        budget_spent = attempt - event.get("deduplicated", 0)  # those do not spend the budget
         result.statuses[str(answer.status)] = result.statuses.get(str(answer.status), 0) + 1
         base = {"id": event["id"], "now": ts_now, "http_status": answer.status}
         next_at = None
@@ -283,20 +343,29 @@ def _outcomes(batch: list[dict], answers: list[Answer], store: Database, policy:
         elif outcome.kind == "pause":
             pause_reason = pause_reason or (answer.excerpt or f"HTTP {answer.status}")[:200]
             out["released"].append({"id": event["id"]})
-        elif outcome.kind == "dead" or policy.exhausted(attempt, event["budget_started_at"], now):
+        elif outcome.error_class == "deduplicated" and not policy.too_old(event["budget_started_at"], now):
+            next_at = policy.after_deduplicated(answer.answered_at, event.get("deduplicated", 0) + 1)
+            out["deduplicated"].append(dict(base, next_retry_at=store.ts(next_at), error=(
+                f"deduplicated: the backend remembered this key and did not apply this content; resent at "
+                f"{next_at.isoformat(timespec='seconds')}")))
+        elif outcome.kind == "dead" or policy.exhausted(budget_spent, event["budget_started_at"], now):
             out["dead"].append(dict(base, error=answer.excerpt))
         else:
             throttled |= outcome.error_class == "throttled"
             result.unreachable += answer.status is None
-            next_at = policy.next_attempt_at(now, attempt, parse_retry_after(answer.retry_after, now))
+            next_at = policy.next_attempt_at(now, budget_spent, parse_retry_after(answer.retry_after, now))
+            if remembered and event["event_type"].startswith(remembered):
+                # the backend's memory of the key started with this request, failed or not
+                next_at = max(next_at, policy.not_before(answer.answered_at))
             out["failed"].append(dict(base, error=answer.excerpt, next_retry_at=store.ts(next_at)))
         out["attempts"].append((event["event_id"], attempt, store.ts(answer.started_at), answer.duration_ms,
                                 answer.status, "paused" if outcome.kind == "pause" else outcome.kind,
                                 outcome.error_class, answer.excerpt, store.ts(next_at) if next_at else None,
-                                run_id, task_id))
+                                run_id, task_id, answer.action))
     result.attempted += len(batch) - len(out["released"])
     result.sent += len(out["sent"])
     result.failed += len(out["failed"])
+    result.deduplicated += len(out["deduplicated"])
     result.dead += len(out["dead"])
     return out, pause_reason, throttled
 
@@ -311,13 +380,17 @@ async def _deliver(store: Database, settings: WebhookSettings, hook: WebhookHook
     limiter = RateLimiter(settings.rate_limit_per_second)
     in_flight = asyncio.Semaphore(settings.concurrency)
     body_for = _body_builder(settings, cipher)
+    remembered = KEYED_MEMORY.get(settings.payload_profile, ()) if settings.policy.dedup_window else ()
     endpoint_state = "ok"
     sender = _Sender(await hook.config(), settings.endpoint)
 
     def claim():
         if max_events is not None and result.attempted >= max_events:
             return []
-        return eventlog.claim_due(store, entity, owner, settings.batch_size, settings.lease)
+        claimed = eventlog.claim_due(store, entity, owner, settings.batch_size, settings.lease,
+                                     coalesce=settings.coalesce)
+        result.superseded += claimed.superseded
+        return claimed
 
     async def send(event):
         async with in_flight:
@@ -329,7 +402,8 @@ async def _deliver(store: Database, settings: WebhookSettings, hook: WebhookHook
         while batch:
             sending = asyncio.gather(*(send(e) for e in batch))
             answers = await sending
-            out, pause_reason, throttled = _outcomes(batch, answers, store, settings.policy, result, run_id, task_id)
+            out, pause_reason, throttled = _outcomes(batch, answers, store, settings.policy, result, run_id, task_id,
+                                                     remembered)
             stop = bool(pause_reason or throttled)
 
             def record_and_claim_next():
@@ -337,8 +411,8 @@ async def _deliver(store: Database, settings: WebhookSettings, hook: WebhookHook
                 return [] if stop else claim()
 
             batch = await asyncio.to_thread(record_and_claim_next)
-            log.info("delivered %d/%d so far (%d failed, %d dead)", result.sent, result.attempted, result.failed,
-                     result.dead)
+            log.info("delivered %d/%d so far (%d failed, %d dead, %d deduplicated, %d superseded)", result.sent,
+                     result.attempted, result.failed, result.dead, result.deduplicated, result.superseded)
             state = "paused" if pause_reason else "throttled" if throttled else "ok" if out["sent"] else endpoint_state
             if state != endpoint_state:
                 await asyncio.to_thread(eventlog.set_endpoint_state, store, settings.endpoint_id, state,
@@ -379,8 +453,9 @@ def deliver_due(store: Database, settings: WebhookSettings, *, entity: str | Non
     result = asyncio.run(_deliver(store, settings, hook, cipher, entity=entity, owner=owner, run_id=run_id,
                                   task_id=task_id, max_events=max_events))
     result.seconds = round(time.monotonic() - started, 3)
-    log.info("%s: attempted %d, sent %d, failed %d, dead %d in %.1fs %s", entity or "all", result.attempted,
-             result.sent, result.failed, result.dead, result.seconds, result.statuses)
+    log.info("%s: attempted %d, sent %d, failed %d, dead %d, deduplicated %d, superseded %d in %.1fs %s",
+             entity or "all", result.attempted, result.sent, result.failed, result.dead, result.deduplicated,
+             result.superseded, result.seconds, result.statuses)
     if result.attempted and result.sent == 0 and result.unreachable == result.attempted:
         raise ConnectionError(
             f"webhook endpoint {settings.endpoint_id} was unreachable for all {result.attempted} events; they stay "

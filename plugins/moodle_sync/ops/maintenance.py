@@ -3,7 +3,8 @@
 - ``reseal_payloads``: after a key rotation (a new key put in front in ``moodle_sync_encryption``), or once keys
   exist where a sync once ran in plain text, every row not sealed under the newest key is re-encrypted; then
   the old key can leave the connection.
-- ``purge_sent``: sent events older than the retention period go, with their attempt rows. Walks the primary
+- ``purge_sent``: sent events older than the retention period go, with their attempt rows, and superseded ones
+  (never sent, a newer event carried their key) as old. Walks the primary
   key in id ranges and stops at the first row created after the cutoff (a row cannot be sent before it was
   created), so it needs no extra index on a table every sync writes to. The per-key state stays: it keeps a
   purged change from being emitted again.
@@ -52,7 +53,8 @@ def reseal_payloads(store: Database, cipher: PayloadCipher, *, batch: int = 2_00
 
 def purge_sent(store: Database, *, older_than_days: int = DEFAULT_RETENTION_DAYS, step: int = 10_000,
                now: dt.datetime | None = None) -> int:
-    """Delete sent events (and their attempts) sent more than ``older_than_days`` ago; returns the count."""
+    """Delete sent events (and their attempts) sent more than ``older_than_days`` ago, and superseded events
+    last updated as long ago; returns the count."""
     if older_than_days < 1:
         raise ValueError(f"retention must be at least 1 day (got {older_than_days})")
     cutoff = (now or utcnow()) - dt.timedelta(days=older_than_days)

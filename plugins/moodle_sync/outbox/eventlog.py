@@ -105,31 +105,87 @@ def claim_sql(db: Database, entity: str | None) -> str:
                   key_index=db.sql(AREA, "claim_key_index"))
 
 
-def claim_due(db: Database, entity: str | None, owner: str, limit: int, lease: dt.timedelta) -> list[dict]:
+CLAIM_COLUMNS = ["id", "event_id", "event_type", "entity_type", "entity_key", "sequence", "payload", "attempts",
+                 "budget_started_at", "deduplicated", "next_retry_at"]
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    return value.replace(tzinfo=dt.timezone.utc) if value is not None and value.tzinfo is None else value
+
+
+class Claim(list):
+    """The claimed events (dicts), and how many older events the claim marked superseded."""
+
+    superseded: int = 0
+
+
+def claim_due(db: Database, entity: str | None, owner: str, limit: int, lease: dt.timedelta, *,
+              coalesce: bool = True) -> Claim:
     """Lease up to ``limit`` due events (one per key, in due order) to ``owner``; commit the lease at once,
-    so two deliverers never hold the same event and a dead worker's events come back after ``lease``."""
+    so two deliverers never hold the same event and a dead worker's events come back after ``lease``.
+
+    ``coalesce``: when a claimed event's key has newer events waiting, only the newest is leased and sent; the
+    older ones (the claimed one included) become ``superseded`` with ``last_error`` = ``superseded by
+    <event_id>``, in the same transaction (each event carries its key's whole state, so the newest is all a
+    receiver needs; a backend that remembers keys for a while would drop the second of two quick sends). Safe
+    with concurrent deliverers: the claim row-locks the oldest waiting event of the key, and while it waits no
+    other claim can take a later one of that key (claim_due.sql's per-key check); the newer rows are locked
+    too. A newest event that is not yet due (a failed one waiting for its retry) is not leased: its key waits
+    for it. Each claimed dict lists in ``superseded`` the event ids it replaced; ``Claim.superseded`` counts
+    them all."""
     now = utcnow()
-    names = ["id", "event_id", "event_type", "entity_type", "entity_key", "sequence", "payload", "attempts",
-             "budget_started_at"]
     try:
         rows = db.query(claim_sql(db, entity), {"entity": entity, "now": db.ts(now), "limit": limit})
-        if rows:
-            db.execute(db.sql(AREA, "lease_events"),
-                       {"owner": owner, "lease_until": db.ts(now + lease), "ids": db.bind_list([r[0] for r in rows])})
+        claimed = Claim(dict(zip(CLAIM_COLUMNS, row), superseded=[]) for row in rows)
+        if claimed and coalesce:
+            claimed = _coalesce(db, claimed, now)
+        if claimed:
+            db.execute(db.sql(AREA, "lease_events"), {"owner": owner, "lease_until": db.ts(now + lease),
+                                                      "ids": db.bind_list([c["id"] for c in claimed])})
         db.commit()
     except Exception:
         db.rollback()
         raise
-    claimed = [dict(zip(names, row)) for row in rows]
     for item in claimed:
         item["event_id"] = str(item["event_id"])
-        started = item["budget_started_at"]
-        if started is not None and started.tzinfo is None:
-            item["budget_started_at"] = started.replace(tzinfo=dt.timezone.utc)
+        item["budget_started_at"] = _aware(item["budget_started_at"])
+        item["next_retry_at"] = _aware(item["next_retry_at"])
     return claimed
 
 
-def record_results(db: Database, owner: str, *, sent=(), failed=(), dead=(), released=(), attempts=()) -> None:
+def _coalesce(db: Database, claimed: Claim, now: dt.datetime) -> Claim:
+    """In the claim's transaction: swap each claimed event for the newest waiting event of its key, mark the
+    older ones superseded by it; returns what to lease and send."""
+    newer: dict[int, list[dict]] = {}
+    for row in db.query(db.sql(AREA, "coalesce_newer", key_index=db.sql(AREA, "claim_key_index")),
+                        {"ids": db.bind_list([c["id"] for c in claimed])}):
+        newer.setdefault(row[-1], []).append(dict(zip(CLAIM_COLUMNS, row[:-1]), superseded=[]))
+    if not newer:
+        return claimed
+    out = Claim()
+    for head in claimed:
+        later = newer.get(head["id"])
+        if not later:
+            out.append(head)
+            continue
+        newest = later[-1]  # ordered by sequence
+        older = [head] + later[:-1]
+        db.execute(db.sql(AREA, "mark_superseded"), {
+            "ids": db.bind_list([o["id"] for o in older]), "now": db.ts(now),
+            "reason": f"superseded by {newest['event_id']} (sequence {newest['sequence']})"})
+        newest["superseded"] = [str(o["event_id"]) for o in older]
+        out.superseded += len(older)
+        due = _aware(newest["next_retry_at"])
+        if due is None or due <= now:
+            out.append(newest)
+        else:
+            log.info("%s %s: %d older events superseded by %s, which waits for its retry at %s",
+                     head["entity_type"], head["entity_key"], len(older), newest["event_id"], due.isoformat())
+    return out
+
+
+def record_results(db: Database, owner: str, *, sent=(), failed=(), deduplicated=(), dead=(), released=(),
+                   attempts=()) -> None:
     """Store one batch's outcomes, its attempt rows and the released leases, in one transaction.
     Outcomes only touch rows this owner still leases."""
     try:
@@ -139,7 +195,8 @@ def record_results(db: Database, owner: str, *, sent=(), failed=(), dead=(), rel
         for (status, now), ids in by_status.items():
             db.execute(db.sql(AREA, "mark_sent"), {"ids": db.bind_list(ids), "owner": owner, "now": now,
                                                    "http_status": status})
-        for name, rows in (("mark_failed", failed), ("mark_dead", dead), ("release_event", released)):
+        for name, rows in (("mark_failed", failed), ("mark_deduplicated", deduplicated), ("mark_dead", dead),
+                           ("release_event", released)):
             if rows:
                 db.executemany(db.sql(AREA, name), [dict(r, owner=owner) for r in rows])
         db.insert_many(db.sql(AREA, "insert_attempt"), list(attempts))

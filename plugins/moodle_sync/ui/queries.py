@@ -25,7 +25,7 @@ EVENT_COLUMNS = ["id", "event_id", "event_type", "entity_type", "entity_key", "s
                  "last_http_status", "last_error", "created_at", "updated_at", "sent_at", "next_retry_at",
                  "dag_run_id"]
 ATTEMPT_COLUMNS = ["attempt", "started_at", "duration_ms", "http_status", "outcome", "error_class",
-                   "response_excerpt", "next_retry_at", "dag_run_id", "task_id"]
+                   "response_excerpt", "next_retry_at", "dag_run_id", "task_id", "action"]
 
 
 class BadQuery(ValueError):

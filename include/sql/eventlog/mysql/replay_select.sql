@@ -7,6 +7,6 @@ WHERE (%(any_id)s = 0 OR event_id IN %(event_ids)s)
   AND (%(entity_type)s IS NULL OR entity_type = %(entity_type)s)
   AND (%(entity_key)s IS NULL OR entity_key = %(entity_key)s)
   AND (%(since)s IS NULL OR created_at >= %(since)s)
-  AND status <> 'sent'
+  AND status NOT IN ('sent', 'superseded')
 ORDER BY id
 LIMIT %(limit)s

@@ -7,6 +7,6 @@ WHERE (%(any_id)s = 0 OR event_id::text = ANY(%(event_ids)s::text[]))
   AND (%(entity_type)s::text IS NULL OR entity_type = %(entity_type)s::text)
   AND (%(entity_key)s::text IS NULL OR entity_key = %(entity_key)s::text)
   AND (%(since)s::timestamptz IS NULL OR created_at >= %(since)s::timestamptz)
-  AND status <> 'sent'
+  AND status NOT IN ('sent', 'superseded')
 ORDER BY id
 LIMIT %(limit)s

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 
@@ -133,19 +134,24 @@ def claim_due(db: Database, entity: str | None, owner: str, limit: int, lease: d
     too. A newest event that is not yet due (a failed one waiting for its retry) is not leased: its key waits
     for it. Each claimed dict lists in ``superseded`` the event ids it replaced; ``Claim.superseded`` counts
     them all."""
-    now = utcnow()
-    try:
-        rows = db.query(claim_sql(db, entity), {"entity": entity, "now": db.ts(now), "limit": limit})
-        claimed = Claim(dict(zip(CLAIM_COLUMNS, row), superseded=[]) for row in rows)
-        if claimed and coalesce:
-            claimed = _coalesce(db, claimed, now)
-        if claimed:
-            db.execute(db.sql(AREA, "lease_events"), {"owner": owner, "lease_until": db.ts(now + lease),
-                                                      "ids": db.bind_list([c["id"] for c in claimed])})
-        db.commit()
-    except Exception:
-        db.rollback()
-        raise
+    for attempt in range(1, 4):  # two claims locking a key's newer rows can deadlock: the victim claims again
+        now = utcnow()
+        try:
+            rows = db.query(claim_sql(db, entity), {"entity": entity, "now": db.ts(now), "limit": limit})
+            claimed = Claim(dict(zip(CLAIM_COLUMNS, row), superseded=[]) for row in rows)
+            if claimed and coalesce:
+                claimed = _coalesce(db, claimed, now)
+            if claimed:
+                db.execute(db.sql(AREA, "lease_events"), {"owner": owner, "lease_until": db.ts(now + lease),
+                                                          "ids": db.bind_list([c["id"] for c in claimed])})
+            db.commit()
+            break
+        except Exception as exc:
+            db.rollback()
+            if attempt == 3 or not db.is_transient(exc):
+                raise
+            log.info("claim hit %s; claiming again (%d/3)", exc, attempt)
+            time.sleep(0.05 * attempt)
     for item in claimed:
         item["event_id"] = str(item["event_id"])
         item["budget_started_at"] = _aware(item["budget_started_at"])

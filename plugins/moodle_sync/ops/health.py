@@ -15,7 +15,7 @@ from moodle_sync.outbox.db import Database
 from moodle_sync.entities import ENTITIES
 
 AREA = "health"
-STATUSES = ("pending", "failed", "dead", "sent")
+STATUSES = ("pending", "failed", "dead", "sent", "skipped")  # skipped: the endpoint does not take it (grade_items)
 #: a sync whose last success is older than this many intervals makes the status "degraded"
 STALE_INTERVALS = ALERT_STALLED_INTERVALS.default  # the page and the monitor call a sync stalled alike
 

@@ -4,5 +4,5 @@ SELECT gin.itemid, c.shortname, c.description, f.score, f.remark
 FROM {prefix}grading_instances gin
 JOIN {prefix}gradingform_btec_criteria c ON c.definitionid = gin.definitionid
 LEFT JOIN {prefix}gradingform_btec_fillings f ON f.instanceid = gin.id AND f.criterionid = c.id
-WHERE gin.definitionid IN %(definitions)s AND gin.status = 1 AND gin.itemid IN %(items)s
+WHERE {definitions_in} AND gin.status = 1 AND {items_in}
 ORDER BY gin.itemid, c.sortorder, c.id

@@ -3,5 +3,5 @@ SELECT gin.itemid, c.shortname, c.description, c.descriptionformat, f.score, f.r
 FROM {prefix}grading_instances gin
 JOIN {prefix}gradingform_guide_fillings f ON f.instanceid = gin.id
 JOIN {prefix}gradingform_guide_criteria c ON c.id = f.criterionid
-WHERE gin.definitionid IN %(definitions)s AND gin.status = 1 AND gin.itemid IN %(items)s
+WHERE {definitions_in} AND gin.status = 1 AND {items_in}
 ORDER BY gin.itemid, c.sortorder, c.id

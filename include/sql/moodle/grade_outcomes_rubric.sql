@@ -6,5 +6,5 @@ FROM {prefix}grading_instances gin
 JOIN {prefix}gradingform_rubric_fillings f ON f.instanceid = gin.id
 JOIN {prefix}gradingform_rubric_criteria c ON c.id = f.criterionid
 LEFT JOIN {prefix}gradingform_rubric_levels l ON l.id = f.levelid
-WHERE gin.definitionid IN %(definitions)s AND gin.status = 1 AND gin.itemid IN %(items)s
+WHERE {definitions_in} AND gin.status = 1 AND {items_in}
 ORDER BY gin.itemid, c.sortorder, c.id

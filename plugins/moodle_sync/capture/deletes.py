@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 BATCH_KEYS = 5_000
 #: names a delete falls back on from the key's last event when Moodle no longer has them
-NAME_FIELDS = ("user_fullname", "user_username", "user_email", "course_name", "course_shortname", "item_name")
+NAME_FIELDS = ("user_fullname", "course_name", "course_shortname", "item_name")
 #: The content hash of a deleted key: no row's hash (blake2b of its JSON) can equal it.
 DELETED_HASH = hashlib.blake2b(b"<deleted>", digest_size=16).hexdigest()
 _encode = msgspec.json.Encoder().encode
@@ -135,7 +135,8 @@ def _names(spec: EntitySpec, moodle: Database, prefix: str, state: EntityStore, 
     missing = [k for k in keys if any(names[k].get(f) is None for f in fields)]
     if missing and open_payload is not None:
         store = state.db
-        rows = store.query(store.sql(eventlog.AREA, "last_payloads"),
+        keys_in = store.sql("moodle", "in_bound_list", column="entity_key", param="keys")
+        rows = store.query(store.sql(eventlog.AREA, "last_payloads", keys_in=keys_in),
                            {"entity": spec.name, "keys": store.bind_list(missing),
                             "deleted_type": f"{spec.name}.deleted"})
         store.commit()

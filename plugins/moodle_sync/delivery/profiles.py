@@ -54,8 +54,8 @@ def skip_reason(settings_or_profile, grade_items: str | None, event_type: str, d
     """Why an endpoint does not take this event (its final status is then ``skipped``, with this reason, and
     nothing is sent), or None when it does. ``settings_or_profile``: WebhookSettings or a profile name;
     ``grade_items``: the endpoint's choice (None: the settings', else the profile's default)."""
-    if not event_type.startswith("grade."):
-        return None
+    if not event_type.startswith("grade.") or "item_type" not in data:
+        return None  # not a grade, or a payload that does not say its item (not written by a sync): taken
     from moodle_sync.entities.grades import is_assignment_grade
 
     chosen = grade_items_of(settings_or_profile, grade_items)

@@ -47,7 +47,8 @@ def delete_names(moodle, prefix: str, keys_ids: list[dict]) -> list[dict]:
         ids = sorted(int(i) for i in ids if i is not None)
         if not ids:
             return {}
-        rows = moodle.query(moodle.sql("moodle", sql, prefix=prefix), {"ids": moodle.bind_list(ids)})
+        in_list = moodle.sql("moodle", "in_bound_list", column="id", param="ids")
+        rows = moodle.query(moodle.sql("moodle", sql, prefix=prefix, ids_in=in_list), {"ids": moodle.bind_list(ids)})
         return {int(r[0]): r[1:] for r in rows}
 
     users = read("grade_delete_users", {k.get("userid") for k in keys_ids})
@@ -71,9 +72,8 @@ def delete_names(moodle, prefix: str, keys_ids: list[dict]) -> list[dict]:
                                                     kind.get("itemnumber"), kind.get("iteminstance"), ids.get("itemid"))
         user = users.get(ids.get("userid"))
         if user is not None:
-            first, last, username, email = user
-            extra.update(user_fullname=f"{first or ''} {last or ''}".strip() or None, user_username=username,
-                         user_email=email)
+            first, last = user
+            extra["user_fullname"] = f"{first or ''} {last or ''}".strip() or None
         course = courses.get(kind.get("courseid"))
         if course is not None:
             extra.update(course_name=course[0], course_shortname=course[1])
@@ -122,7 +122,10 @@ class OutcomesReader:
         db, out = self.side, {}
         try:
             for method, (defs, items) in sorted(wanted.items()):
-                sql = db.sql("moodle", f"grade_outcomes_{method}", prefix=self.prefix)
+                sql = db.sql("moodle", f"grade_outcomes_{method}", prefix=self.prefix,
+                             definitions_in=db.sql("moodle", "in_bound_list", column="gin.definitionid",
+                                                   param="definitions"),
+                             items_in=db.sql("moodle", "in_bound_list", column="gin.itemid", param="items"))
                 for start in range(0, len(items), OUTCOME_CHUNK):
                     part = items[start:start + OUTCOME_CHUNK]
                     rows = db.query(sql, {"definitions": db.bind_list(sorted(defs)), "items": db.bind_list(part)})

@@ -293,3 +293,71 @@ def test_a_deleted_course_names_come_from_the_last_event(moodle, store):
     assert deleted["event_type"] == "grade.deleted"
     assert deleted["payload"]["course_name"] == "Biology 101: Cells and Organisms"
     assert deleted["payload"]["user_fullname"] == "Amelia Smith"
+
+
+# --- the rules, row by row ---------------------------------------------------------------------------------------
+
+def _grade(context=None, **over):
+    import pandas as pd
+
+    from moodle_sync.entities import grades as grade_entity
+    from test_transform import grade_row
+
+    row = grade_row(itemnumber=0, assign_id=3, markingworkflow=0, assign_grade_id=11, assign_grade=50.0,
+                    attemptnumber=0, course_context_path="/1/3/20", grader_userid=2, grader_firstname="Ada",
+                    grader_lastname="King", grader_role_rank=None)
+    row.update(over)
+    return grade_entity.transform(pd.DataFrame([row], dtype=object), 0, context).iloc[0]
+
+
+@pytest.mark.parametrize("value, letter", [
+    (92.995, "A-"), (93.0, "A"), (89.996, "B+"), (60.0, "D"), (59.99999, "F"), (0.0, "F"), (None, None)])
+def test_letters_use_php_floats_never_the_rounded_percentage(value, letter):
+    assert _grade(finalgrade=value)["grade_display"] == letter
+
+
+def test_letters_resolve_course_then_parents_then_defaults_and_standardise_over_the_item_range():
+    letters = {20: [(50.0, "Course pass"), (0.0, "Course fail")], 1: [(50.0, "Site pass"), (0.0, "Site fail")],
+               3: [(90.0, "Cat top"), (0.0, "Cat rest")]}
+    assert _grade({"letters": letters}, finalgrade=70.0)["grade_display"] == "Course pass"
+    assert _grade({"letters": letters}, finalgrade=70.0, course_context_path="/1/3/21")["grade_display"] == "Cat rest"
+    assert _grade({"letters": {1: letters[1]}}, finalgrade=20.0, course_context_path="/1/3/21")["grade_display"] == \
+        "Site fail"
+    # 15 of 0..20 is 75 %: C (73..77) with the defaults; max == min gives the top (A)
+    assert _grade(finalgrade=15.0, item_grademax=20.0)["grade_display"] == "C"
+    assert _grade(finalgrade=5.0, item_grademin=5.0, item_grademax=5.0)["grade_display"] == "A"
+
+
+@pytest.mark.parametrize("value, label", [(1.0, "Refer"), (1.49, "Refer"), (1.5, "Pass"), (2.5, "Merit"),
+                                          (4.0, "Distinction"), (9.0, "Distinction"), (None, None)])
+def test_scale_label_rounds_half_up_and_clamps(value, label):
+    ctx = {"scales": {9: ["Refer", "Pass", "Merit", "Distinction"]}}
+    assert _grade(ctx, finalgrade=value, gradetype=2, scaleid=9, item_grademin=1.0, item_grademax=4.0)["grade_display"] == label
+
+
+def test_status_attempt_grader_and_date():
+    from moodle_sync.entities.grades import site_timezone
+
+    g = _grade({"timezone": site_timezone("Australia/Sydney")}, timemodified=1795744839, attemptnumber=2,
+               grader_role_rank=3)
+    assert (g["status"], g["workflow_state"], g["attempt_number"]) == ("graded", None, 3)
+    assert (g["grader_name"], g["grader_role"], g["graded_at"]) == ("Ada King", "iv", "2026-11-27 13:00:39")
+    assert _grade(assign_grade=-1.0)["status"] == "notgraded"  # ASSIGN_GRADE_NOT_SET
+    assert _grade(markingworkflow=1, workflowstate=None)["status"] == "notmarked"
+    assert _grade(markingworkflow=1, workflowstate="readyforreview")["workflow_state"] == "readyforreview"
+    assert _grade(grader_role_rank=None)["grader_role"] == "other"  # no role at the course context
+    other = _grade(item_type="manual", item_module=None, iteminstance=None, assign_id=None)
+    assert other["status"] is None and other["attempt_number"] is None and other["assignment_id"] == "item-7"
+    assert _grade(itemnumber=1000, assign_id=None)["assignment_id"] == "item-7"  # an assignment's outcome item
+    assert site_timezone("99").key == "UTC"
+
+
+@pytest.mark.parametrize("text, fmt, plain", [
+    ("Plain <b>kept</b>", 2, "Plain <b>kept</b>"),
+    ("<p>One</p><p>Two<br>three &amp; four</p>", 1, "One\n\nTwo\nthree & four"),
+    ("Moodle <em>format</em>", 0, "Moodle _format_"),
+    ("**Well** done", 4, "WELL done"),
+    ("  ", 1, None),
+])
+def test_feedback_as_plain_text(text, fmt, plain):
+    assert _grade(feedback=text, feedbackformat=fmt)["feedback"] == plain

@@ -221,15 +221,21 @@ def grade_letters(df, lo, hi, letters: dict, default_only: bool = False):
     with np.errstate(divide="ignore", invalid="ignore"):
         std = np.where(hi == lo, 100.0, (value - lo) / (hi - lo) * 100.0 + 0.0)
     std = np.minimum(np.maximum(std, 0.0), 100.0)
-    out = [None] * len(df)
-    paths = df["course_context_path"].tolist()
+    out = np.full(len(df), None, dtype=object)
+    paths = df["course_context_path"].to_numpy(dtype=object)
+    graded = ~np.isnan(std)
     cache: dict = {}
-    for i in np.flatnonzero(~np.isnan(std)):
-        for boundary, letter in _course_letters(paths[i], letters, cache):
-            if std[i] >= (boundary - 0.0) / (100.0 - 0.0) * (100.0 - 0.0) + 0.0:
-                out[i] = letter
-                break
-    return out
+    for path in set(paths[graded].tolist()):  # one lookup per course, vectorised over its rows
+        rows = np.flatnonzero(graded & (paths == path))
+        found = _course_letters(path, letters, cache)
+        # each boundary standardised like the value (standardise_score(boundary, 0, 100, 0, 100))
+        bounds = np.array([(b - 0.0) / (100.0 - 0.0) * (100.0 - 0.0) + 0.0 for b, _ in found])
+        names = np.array([letter for _, letter in found], dtype=object)
+        order = np.argsort(bounds, kind="stable")  # ascending; the first (descending) boundary <= value wins
+        at = np.searchsorted(bounds[order], std[rows], side="right") - 1
+        hit = at >= 0
+        out[rows[hit]] = names[order][at[hit]]
+    return out.tolist()
 
 
 def scale_labels(df, scales: dict) -> list:

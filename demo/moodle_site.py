@@ -7,7 +7,7 @@ NULL ``timemodified`` (regrade placeholders, "No grade"), lock/hide/exclude that
 The shared fixture (../shared/moodle, see its FACTS.md) shows these at one size and one date; this module makes
 the same shapes at any size, relative to any "now", on MariaDB/MySQL and PostgreSQL.
 
-* ``create_schema`` creates the 12 tables the sync reads (``include/sql/demo/<dialect>/moodle_schema.sql``).
+* ``create_schema`` creates the 20 tables the sync reads (``include/sql/demo/<dialect>/moodle_schema.sql``).
 * ``seed`` writes a small, deterministic site with one example of every edge case and returns their ids.
 * ``apply_changes`` then changes a few rows as Moodle's APIs would, for an incremental run to pick up.
 * ``bulk_seed`` writes the benchmark site (100,000 users, 1,000,000 grades by default) in large batches.
@@ -51,7 +51,10 @@ FORMAT_MOODLE, FORMAT_PLAIN = 0, 2
 HISTORY_INSERT, HISTORY_UPDATE, HISTORY_DELETE = 1, 2, 3
 
 TABLES = ("config", "user", "role", "role_assignments", "context", "course", "enrol", "user_enrolments",
-          "grade_items", "grade_grades", "grade_grades_history", "scale")
+          "grade_items", "grade_grades", "grade_grades_history", "scale",
+          # the grade as Moodle shows it (issue 11)
+          "assign", "assign_grades", "assign_user_flags", "grade_letters", "modules", "course_modules",
+          "grading_areas", "grading_definitions")
 
 #: Moodle's standard roles, with the ids and archetypes its installer gives them.
 ROLES = (("manager", 1), ("coursecreator", 2), ("editingteacher", 3), ("teacher", 4), ("student", 5),

@@ -21,6 +21,11 @@ MOODLE_TABLES = (
     "user_enrolments", "grade_items", "grade_categories", "grade_grades", "grade_grades_history", "scale",
     "logstore_standard_log", "course_completions", "course_completion_criteria", "course_completion_crit_compl",
     "user_lastaccess",
+    # the grade as Moodle shows it (issue 11): letters, assignments and their marking workflow, advanced grading
+    "grade_letters", "modules", "course_modules", "assign", "assign_grades", "assign_user_flags",
+    "assignfeedback_comments", "grading_areas", "grading_definitions", "grading_instances",
+    "gradingform_rubric_criteria", "gradingform_rubric_levels", "gradingform_rubric_fillings",
+    "gradingform_guide_criteria", "gradingform_guide_fillings",
 )
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")

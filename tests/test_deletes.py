@@ -110,7 +110,9 @@ def check_payloads(new: list[dict]) -> None:
             assert (p["userid"], p["itemid"], p["deleted"]) == (userid, itemid, True)
             assert p["courseid"] and p["assignment_id"] and p["grade_id"]
             assert p["grade_value"] is None and p["finalgrade_numeric"] is None and p["feedback"] is None
-            assert p["user_email"] is None and p["user_username"] is None and p["user_fullname"] is None
+            # names (never null: the legacy backend writes them over its record, issue 11), no username or email
+            assert p["user_email"] is None and p["user_username"] is None
+            assert p["user_fullname"] and p["course_name"] and p["status"] == "deleted"
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))

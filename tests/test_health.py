@@ -17,7 +17,7 @@ from moodle_sync.outbox.db import utcnow
 from moodle_sync.ops.health import entity_intervals, schedule_interval_seconds, snapshot
 
 KEYS = {"last_success_at", "last_run_id", "watermark", "watermark_lag_seconds", "pending", "failed", "dead", "sent",
-        "superseded", "oldest_pending_age_seconds"}
+        "superseded", "skipped", "oldest_pending_age_seconds"}
 
 
 def utc(value):

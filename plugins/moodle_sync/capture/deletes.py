@@ -9,7 +9,10 @@ live ones Moodle still has (the entity's ``*_keys.sql``, an index lookup); for e
 A second detection then finds nothing; a key that comes back continues its sequence as a new ``created``.
 
 The Moodle row is gone, so the payload's ids come from the key, the source row that named it (log,
-history) and, above all, the ids kept in the key's state (``key_identity``: ids only, never names).
+history) and, above all, the ids kept in the key's state (``key_identity``: ids only, never names). Names
+(a backend may write them over its record: the legacy one does) are re-read from Moodle at delete time
+(``EntitySpec.delete_names``: a deleted user keeps their names, a deleted grade its course); a name Moodle no
+longer has comes from the key's last event in the log (sealed there, opened here with the cipher).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from moodle_sync.entities import EntitySpec
 log = logging.getLogger(__name__)
 
 BATCH_KEYS = 5_000
+#: names a delete falls back on from the key's last event when Moodle no longer has them
+NAME_FIELDS = ("user_fullname", "course_name", "course_shortname", "item_name")
 #: The content hash of a deleted key: no row's hash (blake2b of its JSON) can equal it.
 DELETED_HASH = hashlib.blake2b(b"<deleted>", digest_size=16).hexdigest()
 _encode = msgspec.json.Encoder().encode
@@ -66,10 +71,12 @@ def existing_keys(spec: EntitySpec, moodle: Database, prefix: str, keys: list[st
 
 def process(spec: EntitySpec, moodle: Database, state: EntityStore, keys: Iterable[str], *, prefix: str,
             make_event_id: Callable[[str, int], str], seal: Callable[[bytes, str], str], run_id: str | None,
-            now: int, hints: dict[str, tuple[dict, int | None]] | None = None) -> int:
+            now: int, hints: dict[str, tuple[dict, int | None]] | None = None,
+            open_payload: Callable[[bytes, str], bytes] | None = None) -> int:
     """Emit the delete of every key in ``keys`` that has a live state and is gone from Moodle; commit per
     batch. ``hints``: key -> (ids, time of the deletion) from the source row that named the key; ``seal``
-    stores a payload (crypto.PayloadCipher.seal)."""
+    stores a payload (crypto.PayloadCipher.seal), ``open_payload`` reads a stored one (names a delete falls
+    back on)."""
     store = state.db
     hints = hints or {}
     keys = list(keys)
@@ -87,12 +94,19 @@ def process(spec: EntitySpec, moodle: Database, state: EntityStore, keys: Iterab
             continue
         now_ts = store.ts(utcnow())
         events, new_states = [], []
+        gone_ids = {}
         for key in gone:
-            sequence, stored = states[key].sequence, states[key].ids
-            hint_ids, when = hints.get(key, ({}, None))
-            ids = identity(spec, _key_ids(spec, key), hint_ids, payloads.as_dict(stored) if stored else None)
+            stored = states[key].ids
+            hint_ids, _ = hints.get(key, ({}, None))
+            gone_ids[key] = identity(spec, _key_ids(spec, key), hint_ids, payloads.as_dict(stored) if stored else None)
+        names = _names(spec, moodle, prefix, state, gone_ids, open_payload)
+        for key in gone:
+            sequence = states[key].sequence
+            _, when = hints.get(key, ({}, None))
+            ids = gone_ids[key]
             payload = {f: None for f in spec.payload_fields}
             payload.update(ids)
+            payload.update(names.get(key, {}))
             payload.update(spec.delete_values)
             payload.update(timemodified=when if when is not None else now, sequence=sequence + 1)
             eid = make_event_id(key, sequence + 1)
@@ -109,9 +123,39 @@ def process(spec: EntitySpec, moodle: Database, state: EntityStore, keys: Iterab
     return emitted
 
 
+def _names(spec: EntitySpec, moodle: Database, prefix: str, state: EntityStore, gone_ids: dict[str, dict],
+           open_payload) -> dict[str, dict]:
+    """key -> payload fields a delete carries besides its ids: re-read from Moodle, then the names Moodle no
+    longer has from the key's last event (when the log still has it)."""
+    if not spec.delete_names or not gone_ids:
+        return {}
+    keys = list(gone_ids)
+    names = dict(zip(keys, spec.delete_names(moodle, prefix, [gone_ids[k] for k in keys])))
+    fields = [f for f in NAME_FIELDS if f in spec.payload_fields]
+    missing = [k for k in keys if any(names[k].get(f) is None for f in fields)]
+    if missing and open_payload is not None:
+        store = state.db
+        keys_in = store.sql("moodle", "in_bound_list", column="entity_key", param="keys")
+        rows = store.query(store.sql(eventlog.AREA, "last_payloads", keys_in=keys_in),
+                           {"entity": spec.name, "keys": store.bind_list(missing),
+                            "deleted_type": f"{spec.name}.deleted"})
+        store.commit()
+        last = {str(key): (str(eid), payload) for key, _seq, eid, payload in rows}  # ordered: the newest wins
+        for key, (eid, stored) in last.items():
+            try:
+                previous = payloads.as_dict(open_payload(stored, eid))
+            except Exception as exc:  # unreadable (a key no longer held): the names stay as Moodle gave them
+                log.warning("%s %s: its last event could not be read for names (%s)", spec.name, key, exc)
+                continue
+            for f in fields:
+                if names[key].get(f) is None and previous.get(f) is not None:
+                    names[key][f] = previous[f]
+    return {k: {f: v for f, v in extra.items() if v is not None} for k, extra in names.items()}
+
+
 def reconcile(spec: EntitySpec, moodle: Database, state: EntityStore, *, prefix: str,
               make_event_id: Callable[[str, int], str], seal: Callable[[bytes, str], str], run_id: str | None,
-              now: int) -> int:
+              now: int, open_payload: Callable[[bytes, str], bytes] | None = None) -> int:
     """Walk every live key of ``spec`` in pages (memory: one page, whatever the site size) and emit the deletes
     of those Moodle no longer has."""
     emitted, after, checked = 0, "", 0
@@ -122,6 +166,6 @@ def reconcile(spec: EntitySpec, moodle: Database, state: EntityStore, *, prefix:
         after = page[-1]
         checked += len(page)
         emitted += process(spec, moodle, state, page, prefix=prefix, make_event_id=make_event_id, seal=seal,
-                           run_id=run_id, now=now)
+                           run_id=run_id, now=now, open_payload=open_payload)
     log.info("%s: reconciliation checked %d live keys against Moodle, %d deleted", spec.name, checked, emitted)
     return emitted

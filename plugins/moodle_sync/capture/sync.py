@@ -309,11 +309,11 @@ def sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Win
     state = EntityStore(store, spec.name)
     with state.lock(lock_timeout), _relaxed_gc():
         return _sync_entity(spec, moodle, state, window, prefix=prefix, run_id=run_id, chunk_rows=chunk_rows,
-                            fast_path=fast_path or {}, seal=cipher.seal)
+                            fast_path=fast_path or {}, seal=cipher.seal, open_payload=cipher.open)
 
 
 def _sync_entity(spec: EntitySpec, moodle: Database, state: EntityStore, window: Window, *, prefix: str,
-                 run_id: str | None, chunk_rows: int, fast_path: dict, seal) -> SyncResult:
+                 run_id: str | None, chunk_rows: int, fast_path: dict, seal, open_payload=None) -> SyncResult:
     """Deletes first, then the changed rows chunk by chunk, then the run's last transaction."""
     started = time.monotonic()
     result = SyncResult(entity=spec.name, window=window.as_dict())
@@ -326,17 +326,19 @@ def _sync_entity(spec: EntitySpec, moodle: Database, state: EntityStore, window:
     log.info("%s: %s sync, since=%s until=%s now=%s", spec.name, window.mode, window.since, window.until, window.now)
 
     found = _deletes_first(spec, moodle, state, window, result, prefix=prefix, state_exists=state_exists,
-                           make_event_id=make_event_id, seal=seal, run_id=run_id, fast_path=fast_path)
+                           make_event_id=make_event_id, seal=seal, run_id=run_id, fast_path=fast_path,
+                           open_payload=open_payload)
     window, resume_after = _resume_point(spec, state, window)
     select, params, watched_now = _changed_rows(spec, moodle, state, window, found, prefix=prefix,
                                                 history_enabled=history_enabled, state_exists=state_exists,
                                                 resume_after=resume_after)
     changes = _Changes(spec, make_event_id, seal, run_id, state_exists)
+    context = spec.context(moodle, prefix) if spec.context else None  # small per-site tables, once per run
     writer = _ChunkWriter(state.db)
     progress = _Progress(spec, moodle, prefix, resume_after, started) if window.full else None
     chunk_after = resume_after
     try:
-        for df in _chunks(spec, moodle, select, params, chunk_rows, window.now):
+        for df in _chunks(spec, moodle, select, params, chunk_rows, window.now, context):
             result.read += len(df)
             chunk = None
             if window.mode == "initial" and len(df):
@@ -350,6 +352,9 @@ def _sync_entity(spec: EntitySpec, moodle: Database, state: EntityStore, window:
     except Exception:
         writer.abort()
         raise
+    finally:
+        if context is not None and hasattr(context, "close"):
+            context.close()
     if result.events >= STATISTICS_AFTER_EVENTS:
         eventlog.refresh_statistics(state.db)
         log.info("%s: %d events written: the event log's planner statistics refreshed", spec.name, result.events)
@@ -360,7 +365,8 @@ def _sync_entity(spec: EntitySpec, moodle: Database, state: EntityStore, window:
 
 
 def _deletes_first(spec: EntitySpec, moodle: Database, state: EntityStore, window: Window, result: SyncResult, *,
-                   prefix: str, state_exists: bool, make_event_id, seal, run_id, fast_path: dict) -> fastpath.Candidates:
+                   prefix: str, state_exists: bool, make_event_id, seal, run_id, fast_path: dict,
+                   open_payload=None) -> fastpath.Candidates:
     """The deletes of the run, each batch committed, so the stream's state lookups see them: in a reconciliation
     every live key Moodle no longer has; otherwise the keys the fast path named that Moodle no longer has.
     Returns what the fast path found (its keys are re-read with the window's rows)."""
@@ -368,7 +374,7 @@ def _deletes_first(spec: EntitySpec, moodle: Database, state: EntityStore, windo
     if window.mode == "reconcile":
         if state_exists:
             result.deleted = deletes.reconcile(spec, moodle, state, prefix=prefix, make_event_id=make_event_id,
-                                               seal=seal, run_id=run_id, now=window.now)
+                                               seal=seal, run_id=run_id, now=window.now, open_payload=open_payload)
     else:
         found = fastpath.read(spec, moodle, state, prefix=prefix, since=window.since,
                               initial=window.full or not state_exists, **fast_path)
@@ -376,7 +382,7 @@ def _deletes_first(spec: EntitySpec, moodle: Database, state: EntityStore, windo
         if found.keys and state_exists:
             result.deleted = deletes.process(spec, moodle, state, found.keys, prefix=prefix,
                                              make_event_id=make_event_id, seal=seal, run_id=run_id, now=window.now,
-                                             hints=found.keys)
+                                             hints=found.keys, open_payload=open_payload)
     result.events = result.deleted
     return found
 
@@ -425,13 +431,15 @@ def _changed_rows(spec: EntitySpec, moodle: Database, state: EntityStore, window
     return moodle.sql("moodle", spec.select_sql, changed=changed, **fragments), params, watched_now
 
 
-def _chunks(spec: EntitySpec, moodle: Database, select: str, params: dict, chunk_rows: int, now: int):
-    """The selected rows, chunk by chunk, through the entity's transform."""
+def _chunks(spec: EntitySpec, moodle: Database, select: str, params: dict, chunk_rows: int, now: int,
+            context: dict | None = None):
+    """The selected rows, chunk by chunk, through the entity's transform (with the run's context, if any)."""
     import pandas as pd
 
+    extra = (context,) if spec.context else ()
     for columns, rows in moodle.stream(select, params, chunk_rows):
         # object columns as the driver gave them: the transform types every column itself
-        df = spec.transform(pd.DataFrame(rows, columns=columns, dtype=object), now)
+        df = spec.transform(pd.DataFrame(rows, columns=columns, dtype=object), now, *extra)
         del rows
         yield df
 

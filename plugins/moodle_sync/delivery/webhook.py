@@ -27,7 +27,7 @@ from moodle_sync.outbox import eventlog
 from moodle_sync.outbox.crypto import PayloadCipher, cipher_from_connection
 from moodle_sync.outbox.db import Database, utcnow
 from moodle_sync.delivery.policy import RetryPolicy, classify, parse_retry_after
-from moodle_sync.delivery.profiles import PROFILES
+from moodle_sync.delivery.profiles import GRADE_ITEMS, PROFILES, grade_items_of, skip_reason
 from moodle_sync.delivery.signing import parse_secrets, signature_headers
 from moodle_sync.config import WEBHOOK_CONN_ID, ConfigError
 
@@ -67,6 +67,7 @@ class WebhookSettings:
     policy: RetryPolicy = RetryPolicy()
     lease_seconds: float | None = None  # default: derived from batch size, concurrency and timeouts
     coalesce: bool = True  # several waiting events of one key: send only the newest (docs/delivery.md)
+    grade_items: str | None = None  # which grades the endpoint takes (profiles.GRADE_ITEMS); None: the profile's
 
     @property
     def endpoint_id(self) -> str:
@@ -109,6 +110,9 @@ class WebhookSettings:
         profile = extra.get("payload_profile", "legacy")
         if profile not in PROFILES:
             raise ConfigError(f"connection {name!r}: payload_profile {profile!r} is not one of {sorted(PROFILES)}")
+        grade_items = extra.get("grade_items") or None
+        if grade_items is not None and grade_items not in GRADE_ITEMS:
+            raise ConfigError(f"connection {name!r}: grade_items {grade_items!r} is not one of {sorted(GRADE_ITEMS)}")
         jitter = float(extra.get("retry_jitter", RetryPolicy.jitter))
         if not 0 <= jitter < 1:
             raise ConfigError(f"connection {name!r}: retry_jitter must be between 0 and 1")
@@ -143,6 +147,7 @@ class WebhookSettings:
             policy=policy,
             lease_seconds=number("lease_seconds", None, float, allow_none=True),
             coalesce=str(extra.get("coalesce", True)).lower() not in ("false", "0", "no"),
+            grade_items=grade_items,
         )
 
 
@@ -185,6 +190,7 @@ class DeliveryResult:
     deduplicated: int = 0  # answered 2xx "deduplicated": waiting again, after the backend's window
     superseded: int = 0  # older events of a key replaced by its newest at the claim (never sent)
     unreachable: int = 0  # failures where no HTTP answer came back at all
+    skipped: int = 0  # events the endpoint does not take (grade_items): status 'skipped', never sent
     paused: bool = False
     statuses: dict = field(default_factory=dict)
     seconds: float = 0.0
@@ -315,11 +321,35 @@ def _body_builder(settings: WebhookSettings, cipher: PayloadCipher):
 
     def body_for(event: dict) -> tuple[bytes, dict[str, str]]:
         now = time.time()
-        payload = open_payload(event["payload"], event["event_id"])
+        payload = event.pop("opened", None) or open_payload(event["payload"], event["event_id"])
         body = build(event["event_id"], event["event_type"], payload, now)
         return body, signature_headers(keys, event["event_id"], int(now), body)
 
     return body_for
+
+
+def _skip_not_taken(store: Database, settings: WebhookSettings, cipher: PayloadCipher, owner: str, batch: list[dict],
+                    result: DeliveryResult) -> list[dict]:
+    """The claimed events the endpoint takes; the others (a grade its ``grade_items`` leaves out) get the final
+    status ``skipped`` with the reason in ``last_error``: no request, no attempt row, counted in ``skipped``.
+    An opened payload is kept on the event for its body."""
+    if grade_items_of(settings) == "all":
+        return batch
+    from moodle_sync.outbox.payloads import as_dict
+
+    taken, skipped = [], []
+    for event in batch:
+        if event["event_type"].startswith("grade."):
+            event["opened"] = cipher.open(event["payload"], event["event_id"])
+            reason = skip_reason(settings, None, event["event_type"], as_dict(event["opened"]))
+            if reason:
+                skipped.append({"id": event["id"], "error": reason})
+                continue
+        taken.append(event)
+    if skipped:
+        eventlog.mark_skipped(store, owner, skipped)
+        result.skipped += len(skipped)
+    return taken
 
 
 def _outcomes(batch: list[dict], answers: list[Answer], store: Database, policy: RetryPolicy, result,
@@ -385,12 +415,15 @@ async def _deliver(store: Database, settings: WebhookSettings, hook: WebhookHook
     sender = _Sender(await hook.config(), settings.endpoint)
 
     def claim():
-        if max_events is not None and result.attempted >= max_events:
-            return []
-        claimed = eventlog.claim_due(store, entity, owner, settings.batch_size, settings.lease,
-                                     coalesce=settings.coalesce)
-        result.superseded += claimed.superseded
-        return claimed
+        while True:  # a batch the endpoint takes none of is recorded skipped: claim on
+            if max_events is not None and result.attempted >= max_events:
+                return []
+            claimed = eventlog.claim_due(store, entity, owner, settings.batch_size, settings.lease,
+                                         coalesce=settings.coalesce)
+            result.superseded += claimed.superseded
+            batch = _skip_not_taken(store, settings, cipher, owner, claimed, result)
+            if batch or not claimed:
+                return batch
 
     async def send(event):
         async with in_flight:
@@ -453,9 +486,9 @@ def deliver_due(store: Database, settings: WebhookSettings, *, entity: str | Non
     result = asyncio.run(_deliver(store, settings, hook, cipher, entity=entity, owner=owner, run_id=run_id,
                                   task_id=task_id, max_events=max_events))
     result.seconds = round(time.monotonic() - started, 3)
-    log.info("%s: attempted %d, sent %d, failed %d, dead %d, deduplicated %d, superseded %d in %.1fs %s",
+    log.info("%s: attempted %d, sent %d, failed %d, dead %d, deduplicated %d, superseded %d, skipped %d in %.1fs %s",
              entity or "all", result.attempted, result.sent, result.failed, result.dead, result.deduplicated,
-             result.superseded, result.seconds, result.statuses)
+             result.superseded, result.skipped, result.seconds, result.statuses)
     if result.attempted and result.sent == 0 and result.unreachable == result.attempted:
         raise ConnectionError(
             f"webhook endpoint {settings.endpoint_id} was unreachable for all {result.attempted} events; they stay "

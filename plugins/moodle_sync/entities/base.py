@@ -47,7 +47,7 @@ class EntitySpec:
     # The main table's id: (column of the chunk, SQL expression, table); the SELECT streams rows in its order,
     # so an interrupted initial sync resumes after the last id it committed.
     source_id: tuple[str, str, str]
-    transform: Callable  # (raw chunk DataFrame, now) -> the chunk with derived columns and quarantine_reason
+    transform: Callable  # (raw chunk DataFrame, now[, context]) -> the chunk with derived columns, quarantine_reason
     payload_fields: dict[str, str]  # payload field -> column of the transformed chunk
     change_fields: tuple[str, ...]  # payload fields hashed to tell a real change
     modified_column: str
@@ -65,6 +65,13 @@ class EntitySpec:
     identity_fields: tuple[str, ...] = ()
     delete_values: dict = field(default_factory=dict)
     key_sources: tuple[KeySource, ...] = ()
+    # Small per-site tables the transform needs (grade letters, scales, the timezone), read once per run:
+    # (moodle, prefix) -> a dict given to ``transform`` as its third argument; its ``close()``, when it has
+    # one, is called when the run ends. None: ``transform(df, now)``.
+    context: Callable | None = None
+    # Names of a deleted key, re-read from Moodle at delete time (the key's state keeps ids only):
+    # (moodle, prefix, [ids of each deleted key]) -> [payload fields to add, per key]. None: ids only.
+    delete_names: Callable | None = None
 
     def changed_sql_for(self, grade_history_enabled: bool) -> str:
         if not grade_history_enabled and self.changed_sql_without_history:

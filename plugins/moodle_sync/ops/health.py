@@ -15,9 +15,9 @@ from moodle_sync.outbox.db import Database
 from moodle_sync.entities import ENTITIES
 
 AREA = "health"
-#: superseded: an older change of a key replaced by its newest at delivery (final, never sent; docs/delivery.md)
-STATUSES = ("pending", "failed", "dead", "sent",
-            "superseded")
+#: final, never sent: superseded (an older change of a key replaced by its newest at delivery, docs/delivery.md);
+#: skipped (the endpoint does not take it: its grade_items, docs/payloads.md)
+STATUSES = ("pending", "failed", "dead", "sent", "superseded", "skipped")
 #: a sync whose last success is older than this many intervals makes the status "degraded"
 STALE_INTERVALS = ALERT_STALLED_INTERVALS.default  # the page and the monitor call a sync stalled alike
 

@@ -212,6 +212,18 @@ def record_results(db: Database, owner: str, *, sent=(), failed=(), deduplicated
         raise
 
 
+def mark_skipped(db: Database, owner: str, rows: list[dict]) -> None:
+    """Final status ``skipped`` (the endpoint does not take the event; ``error``: why) for rows ``owner`` leases;
+    no attempt row: nothing was sent."""
+    try:
+        now = db.ts(utcnow())
+        db.executemany(db.sql(AREA, "mark_skipped"), [dict(r, owner=owner, now=now) for r in rows])
+        db.commit()
+    except Exception:
+        db.rollback()
+        raise
+
+
 def count_due(db: Database) -> int:
     n = db.query(db.sql(AREA, "count_due"), {"now": db.ts(utcnow())})[0][0]
     db.commit()

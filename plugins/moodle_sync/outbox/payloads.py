@@ -24,7 +24,17 @@ import msgspec
 from moodle_sync.entities import ENTITIES, EntitySpec
 
 #: Field lists of schemas no longer produced (schema id -> field names), kept so that their events still read.
-EARLIER: dict[str, tuple[str, ...]] = {}
+EARLIER: dict[str, tuple[str, ...]] = {
+    # grades before the grade as Moodle shows it (issue 11: letter, graded_at, status, grader, outcomes, ...)
+    "grade/1226a200": ("userid", "itemid", "grade_value", "finalgrade_numeric", "raw_grade", "grademax", "grademin",
+                       "gradetype", "scale_index", "feedback", "hidden", "locked", "overridden", "excluded",
+                       "grade_id", "user_username", "user_email", "user_fullname", "iteminstance", "item_name",
+                       "item_type", "item_module", "courseid", "course_name", "course_shortname", "scaleid",
+                       "timecreated", "timemodified", "assignment_id", "sequence"),
+    # a grade key's ids before ``itemnumber`` was kept (outcome items of an assignment are told apart by it)
+    "grade.ids/65bd3882": ("grade_id", "userid", "itemid", "iteminstance", "item_type", "item_module", "courseid",
+                           "assignment_id"),
+}
 
 _decode = msgspec.json.Decoder().decode
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 
 PALETTE = {"pending": "#6b8afd", "failed": "#f0a030", "dead": "#d64545", "sent": "#3aa76d",
-           "superseded": "#9aa5b1"}
+           "superseded": "#9aa5b1", "skipped": "#c5cad1"}
 EXTRA = ["#7c5cc4", "#2b9bb3", "#c45c9a", "#8a8f3a", "#5c7cc4", "#b3702b", "#4aa3a3", "#a34a4a"]
 
 

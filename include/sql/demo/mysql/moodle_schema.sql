@@ -366,3 +366,173 @@ CREATE TABLE `{prefix}scale` (
   KEY `{prefix}scal_cou_ix` (`courseid`),
   KEY `{prefix}scal_use_ix` (`userid`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='Defines grading scales';
+
+-- The grade's display (issue 11): assignments, their grades and marking workflow flags, grade letters,
+-- course modules and the advanced grading areas and definitions (empty in the demo unless a scenario fills them).
+
+DROP TABLE IF EXISTS `{prefix}assign`;
+CREATE TABLE `{prefix}assign` (
+  `id` bigint(10) NOT NULL AUTO_INCREMENT,
+  `course` bigint(10) NOT NULL DEFAULT 0,
+  `name` varchar(255) NOT NULL DEFAULT '',
+  `intro` longtext NOT NULL,
+  `introformat` smallint(4) NOT NULL DEFAULT 0,
+  `alwaysshowdescription` tinyint(2) NOT NULL DEFAULT 0,
+  `nosubmissions` tinyint(2) NOT NULL DEFAULT 0,
+  `submissiondrafts` tinyint(2) NOT NULL DEFAULT 0,
+  `sendnotifications` tinyint(2) NOT NULL DEFAULT 0,
+  `sendlatenotifications` tinyint(2) NOT NULL DEFAULT 0,
+  `duedate` bigint(10) NOT NULL DEFAULT 0,
+  `allowsubmissionsfromdate` bigint(10) NOT NULL DEFAULT 0,
+  `grade` bigint(10) NOT NULL DEFAULT 0,
+  `timemodified` bigint(10) NOT NULL DEFAULT 0,
+  `requiresubmissionstatement` tinyint(2) NOT NULL DEFAULT 0,
+  `completionsubmit` tinyint(2) NOT NULL DEFAULT 0,
+  `cutoffdate` bigint(10) NOT NULL DEFAULT 0,
+  `gradingduedate` bigint(10) NOT NULL DEFAULT 0,
+  `teamsubmission` tinyint(2) NOT NULL DEFAULT 0,
+  `requireallteammemberssubmit` tinyint(2) NOT NULL DEFAULT 0,
+  `teamsubmissiongroupingid` bigint(10) NOT NULL DEFAULT 0,
+  `blindmarking` tinyint(2) NOT NULL DEFAULT 0,
+  `hidegrader` tinyint(2) NOT NULL DEFAULT 0,
+  `revealidentities` tinyint(2) NOT NULL DEFAULT 0,
+  `attemptreopenmethod` varchar(10) NOT NULL DEFAULT 'untilpass',
+  `maxattempts` mediumint(6) NOT NULL DEFAULT 1,
+  `markingworkflow` tinyint(2) NOT NULL DEFAULT 0,
+  `markingallocation` tinyint(2) NOT NULL DEFAULT 0,
+  `markinganonymous` tinyint(2) NOT NULL DEFAULT 0,
+  `sendstudentnotifications` tinyint(2) NOT NULL DEFAULT 1,
+  `preventsubmissionnotingroup` tinyint(2) NOT NULL DEFAULT 0,
+  `activity` longtext DEFAULT NULL,
+  `activityformat` smallint(4) NOT NULL DEFAULT 0,
+  `timelimit` bigint(10) NOT NULL DEFAULT 0,
+  `submissionattachments` tinyint(2) NOT NULL DEFAULT 0,
+  PRIMARY KEY (`id`),
+  KEY `{prefix}assi_cou_ix` (`course`),
+  KEY `{prefix}assi_tea_ix` (`teamsubmissiongroupingid`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='This table saves information about an instance of mod_assign';
+
+DROP TABLE IF EXISTS `{prefix}assign_grades`;
+CREATE TABLE `{prefix}assign_grades` (
+  `id` bigint(10) NOT NULL AUTO_INCREMENT,
+  `assignment` bigint(10) NOT NULL DEFAULT 0,
+  `userid` bigint(10) NOT NULL DEFAULT 0,
+  `timecreated` bigint(10) NOT NULL DEFAULT 0,
+  `timemodified` bigint(10) NOT NULL DEFAULT 0,
+  `grader` bigint(10) NOT NULL DEFAULT 0,
+  `grade` decimal(10,5) DEFAULT 0.00000,
+  `attemptnumber` bigint(10) NOT NULL DEFAULT 0,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `{prefix}assigrad_assuseatt_uix` (`assignment`,`userid`,`attemptnumber`),
+  KEY `{prefix}assigrad_use_ix` (`userid`),
+  KEY `{prefix}assigrad_att_ix` (`attemptnumber`),
+  KEY `{prefix}assigrad_ass_ix` (`assignment`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='Grading information about a single assignment submission.';
+
+DROP TABLE IF EXISTS `{prefix}assign_user_flags`;
+CREATE TABLE `{prefix}assign_user_flags` (
+  `id` bigint(10) NOT NULL AUTO_INCREMENT,
+  `userid` bigint(10) NOT NULL DEFAULT 0,
+  `assignment` bigint(10) NOT NULL DEFAULT 0,
+  `locked` bigint(10) NOT NULL DEFAULT 0,
+  `mailed` smallint(4) NOT NULL DEFAULT 0,
+  `extensionduedate` bigint(10) NOT NULL DEFAULT 0,
+  `workflowstate` varchar(20) DEFAULT NULL,
+  `allocatedmarker` bigint(10) NOT NULL DEFAULT 0,
+  PRIMARY KEY (`id`),
+  KEY `{prefix}assiuserflag_mai_ix` (`mailed`),
+  KEY `{prefix}assiuserflag_use_ix` (`userid`),
+  KEY `{prefix}assiuserflag_ass_ix` (`assignment`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='List of flags that can be set for a single user in a single ';
+
+DROP TABLE IF EXISTS `{prefix}grade_letters`;
+CREATE TABLE `{prefix}grade_letters` (
+  `id` bigint(10) NOT NULL AUTO_INCREMENT,
+  `contextid` bigint(10) NOT NULL,
+  `lowerboundary` decimal(10,5) NOT NULL,
+  `letter` varchar(255) NOT NULL DEFAULT '',
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `{prefix}gradlett_conlowlet_uix` (`contextid`,`lowerboundary`,`letter`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='Repository for grade letters, for courses and other moodle e';
+
+DROP TABLE IF EXISTS `{prefix}modules`;
+CREATE TABLE `{prefix}modules` (
+  `id` bigint(10) NOT NULL AUTO_INCREMENT,
+  `name` varchar(20) NOT NULL DEFAULT '',
+  `cron` bigint(10) NOT NULL DEFAULT 0,
+  `lastcron` bigint(10) NOT NULL DEFAULT 0,
+  `search` varchar(255) NOT NULL DEFAULT '',
+  `visible` tinyint(1) NOT NULL DEFAULT 1,
+  PRIMARY KEY (`id`),
+  KEY `{prefix}modu_nam_ix` (`name`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='modules available in the site';
+
+DROP TABLE IF EXISTS `{prefix}course_modules`;
+CREATE TABLE `{prefix}course_modules` (
+  `id` bigint(10) NOT NULL AUTO_INCREMENT,
+  `course` bigint(10) NOT NULL DEFAULT 0,
+  `module` bigint(10) NOT NULL DEFAULT 0,
+  `instance` bigint(10) NOT NULL DEFAULT 0,
+  `section` bigint(10) NOT NULL DEFAULT 0,
+  `idnumber` varchar(100) DEFAULT NULL,
+  `added` bigint(10) NOT NULL DEFAULT 0,
+  `score` smallint(4) NOT NULL DEFAULT 0,
+  `indent` mediumint(5) NOT NULL DEFAULT 0,
+  `visible` tinyint(1) NOT NULL DEFAULT 1,
+  `visibleoncoursepage` tinyint(1) NOT NULL DEFAULT 1,
+  `visibleold` tinyint(1) NOT NULL DEFAULT 1,
+  `groupmode` smallint(4) NOT NULL DEFAULT 0,
+  `groupingid` bigint(10) NOT NULL DEFAULT 0,
+  `completion` tinyint(1) NOT NULL DEFAULT 0,
+  `completiongradeitemnumber` bigint(10) DEFAULT NULL,
+  `completionview` tinyint(1) NOT NULL DEFAULT 0,
+  `completionexpected` bigint(10) NOT NULL DEFAULT 0,
+  `completionpassgrade` tinyint(1) NOT NULL DEFAULT 0,
+  `showdescription` tinyint(1) NOT NULL DEFAULT 0,
+  `availability` longtext DEFAULT NULL,
+  `deletioninprogress` tinyint(1) NOT NULL DEFAULT 0,
+  `downloadcontent` tinyint(1) DEFAULT 1,
+  `lang` varchar(30) DEFAULT NULL,
+  PRIMARY KEY (`id`),
+  KEY `{prefix}courmodu_vis_ix` (`visible`),
+  KEY `{prefix}courmodu_cou_ix` (`course`),
+  KEY `{prefix}courmodu_mod_ix` (`module`),
+  KEY `{prefix}courmodu_ins_ix` (`instance`),
+  KEY `{prefix}courmodu_idncou_ix` (`idnumber`,`course`),
+  KEY `{prefix}courmodu_gro_ix` (`groupingid`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='course_modules table retrofitted from MySQL';
+
+DROP TABLE IF EXISTS `{prefix}grading_areas`;
+CREATE TABLE `{prefix}grading_areas` (
+  `id` bigint(10) NOT NULL AUTO_INCREMENT,
+  `contextid` bigint(10) NOT NULL,
+  `component` varchar(100) NOT NULL DEFAULT '',
+  `areaname` varchar(100) NOT NULL DEFAULT '',
+  `activemethod` varchar(100) DEFAULT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `{prefix}gradarea_concomare_uix` (`contextid`,`component`,`areaname`),
+  KEY `{prefix}gradarea_con_ix` (`contextid`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='Identifies gradable areas where advanced grading can happen.';
+
+DROP TABLE IF EXISTS `{prefix}grading_definitions`;
+CREATE TABLE `{prefix}grading_definitions` (
+  `id` bigint(10) NOT NULL AUTO_INCREMENT,
+  `areaid` bigint(10) NOT NULL,
+  `method` varchar(100) NOT NULL DEFAULT '',
+  `name` varchar(255) NOT NULL DEFAULT '',
+  `description` longtext DEFAULT NULL,
+  `descriptionformat` tinyint(2) DEFAULT NULL,
+  `status` bigint(10) NOT NULL DEFAULT 0,
+  `copiedfromid` bigint(10) DEFAULT NULL,
+  `timecreated` bigint(10) NOT NULL,
+  `usercreated` bigint(10) NOT NULL,
+  `timemodified` bigint(10) NOT NULL,
+  `usermodified` bigint(10) NOT NULL,
+  `timecopied` bigint(10) DEFAULT 0,
+  `options` longtext DEFAULT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `{prefix}graddefi_aremet_uix` (`areaid`,`method`),
+  KEY `{prefix}graddefi_are_ix` (`areaid`),
+  KEY `{prefix}graddefi_use_ix` (`usermodified`),
+  KEY `{prefix}graddefi_use2_ix` (`usercreated`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='Contains the basic information about an advanced grading for';

@@ -366,3 +366,173 @@ CREATE TABLE {prefix}scale (
 );
 CREATE INDEX {prefix}scal_cou_ix ON {prefix}scale (courseid);
 CREATE INDEX {prefix}scal_use_ix ON {prefix}scale (userid);
+
+-- The grade's display (issue 11): assignments, their grades and marking workflow flags, grade letters,
+-- course modules and the advanced grading areas and definitions (empty in the demo unless a scenario fills them).
+
+DROP TABLE IF EXISTS {prefix}assign;
+CREATE TABLE {prefix}assign (
+    id BIGSERIAL,
+    course BIGINT NOT NULL DEFAULT 0,
+    name VARCHAR(255) NOT NULL DEFAULT '',
+    intro TEXT NOT NULL,
+    introformat SMALLINT NOT NULL DEFAULT 0,
+    alwaysshowdescription SMALLINT NOT NULL DEFAULT 0,
+    nosubmissions SMALLINT NOT NULL DEFAULT 0,
+    submissiondrafts SMALLINT NOT NULL DEFAULT 0,
+    sendnotifications SMALLINT NOT NULL DEFAULT 0,
+    sendlatenotifications SMALLINT NOT NULL DEFAULT 0,
+    duedate BIGINT NOT NULL DEFAULT 0,
+    allowsubmissionsfromdate BIGINT NOT NULL DEFAULT 0,
+    grade BIGINT NOT NULL DEFAULT 0,
+    timemodified BIGINT NOT NULL DEFAULT 0,
+    requiresubmissionstatement SMALLINT NOT NULL DEFAULT 0,
+    completionsubmit SMALLINT NOT NULL DEFAULT 0,
+    cutoffdate BIGINT NOT NULL DEFAULT 0,
+    gradingduedate BIGINT NOT NULL DEFAULT 0,
+    teamsubmission SMALLINT NOT NULL DEFAULT 0,
+    requireallteammemberssubmit SMALLINT NOT NULL DEFAULT 0,
+    teamsubmissiongroupingid BIGINT NOT NULL DEFAULT 0,
+    blindmarking SMALLINT NOT NULL DEFAULT 0,
+    hidegrader SMALLINT NOT NULL DEFAULT 0,
+    revealidentities SMALLINT NOT NULL DEFAULT 0,
+    attemptreopenmethod VARCHAR(10) NOT NULL DEFAULT 'untilpass',
+    maxattempts INTEGER NOT NULL DEFAULT 1,
+    markingworkflow SMALLINT NOT NULL DEFAULT 0,
+    markingallocation SMALLINT NOT NULL DEFAULT 0,
+    markinganonymous SMALLINT NOT NULL DEFAULT 0,
+    sendstudentnotifications SMALLINT NOT NULL DEFAULT 1,
+    preventsubmissionnotingroup SMALLINT NOT NULL DEFAULT 0,
+    activity TEXT,
+    activityformat SMALLINT NOT NULL DEFAULT 0,
+    timelimit BIGINT NOT NULL DEFAULT 0,
+    submissionattachments SMALLINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (id)
+);
+CREATE INDEX {prefix}assi_cou_ix ON {prefix}assign (course);
+CREATE INDEX {prefix}assi_tea_ix ON {prefix}assign (teamsubmissiongroupingid);
+
+DROP TABLE IF EXISTS {prefix}assign_grades;
+CREATE TABLE {prefix}assign_grades (
+    id BIGSERIAL,
+    assignment BIGINT NOT NULL DEFAULT 0,
+    userid BIGINT NOT NULL DEFAULT 0,
+    timecreated BIGINT NOT NULL DEFAULT 0,
+    timemodified BIGINT NOT NULL DEFAULT 0,
+    grader BIGINT NOT NULL DEFAULT 0,
+    grade NUMERIC(10,5) DEFAULT 0.00000,
+    attemptnumber BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (id)
+);
+CREATE UNIQUE INDEX {prefix}assigrad_assuseatt_uix ON {prefix}assign_grades (assignment, userid, attemptnumber);
+CREATE INDEX {prefix}assigrad_ass_ix ON {prefix}assign_grades (assignment);
+CREATE INDEX {prefix}assigrad_att_ix ON {prefix}assign_grades (attemptnumber);
+CREATE INDEX {prefix}assigrad_use_ix ON {prefix}assign_grades (userid);
+
+DROP TABLE IF EXISTS {prefix}assign_user_flags;
+CREATE TABLE {prefix}assign_user_flags (
+    id BIGSERIAL,
+    userid BIGINT NOT NULL DEFAULT 0,
+    assignment BIGINT NOT NULL DEFAULT 0,
+    locked BIGINT NOT NULL DEFAULT 0,
+    mailed SMALLINT NOT NULL DEFAULT 0,
+    extensionduedate BIGINT NOT NULL DEFAULT 0,
+    workflowstate VARCHAR(20),
+    allocatedmarker BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (id)
+);
+CREATE INDEX {prefix}assiuserflag_ass_ix ON {prefix}assign_user_flags (assignment);
+CREATE INDEX {prefix}assiuserflag_mai_ix ON {prefix}assign_user_flags (mailed);
+CREATE INDEX {prefix}assiuserflag_use_ix ON {prefix}assign_user_flags (userid);
+
+DROP TABLE IF EXISTS {prefix}grade_letters;
+CREATE TABLE {prefix}grade_letters (
+    id BIGSERIAL,
+    contextid BIGINT NOT NULL,
+    lowerboundary NUMERIC(10,5) NOT NULL,
+    letter VARCHAR(255) NOT NULL DEFAULT '',
+    PRIMARY KEY (id)
+);
+CREATE UNIQUE INDEX {prefix}gradlett_conlowlet_uix ON {prefix}grade_letters (contextid, lowerboundary, letter);
+
+DROP TABLE IF EXISTS {prefix}modules;
+CREATE TABLE {prefix}modules (
+    id BIGSERIAL,
+    name VARCHAR(20) NOT NULL DEFAULT '',
+    cron BIGINT NOT NULL DEFAULT 0,
+    lastcron BIGINT NOT NULL DEFAULT 0,
+    search VARCHAR(255) NOT NULL DEFAULT '',
+    visible SMALLINT NOT NULL DEFAULT 1,
+    PRIMARY KEY (id)
+);
+CREATE INDEX {prefix}modu_nam_ix ON {prefix}modules (name);
+
+DROP TABLE IF EXISTS {prefix}course_modules;
+CREATE TABLE {prefix}course_modules (
+    id BIGSERIAL,
+    course BIGINT NOT NULL DEFAULT 0,
+    module BIGINT NOT NULL DEFAULT 0,
+    instance BIGINT NOT NULL DEFAULT 0,
+    section BIGINT NOT NULL DEFAULT 0,
+    idnumber VARCHAR(100),
+    added BIGINT NOT NULL DEFAULT 0,
+    score SMALLINT NOT NULL DEFAULT 0,
+    indent INTEGER NOT NULL DEFAULT 0,
+    visible SMALLINT NOT NULL DEFAULT 1,
+    visibleoncoursepage SMALLINT NOT NULL DEFAULT 1,
+    visibleold SMALLINT NOT NULL DEFAULT 1,
+    groupmode SMALLINT NOT NULL DEFAULT 0,
+    groupingid BIGINT NOT NULL DEFAULT 0,
+    completion SMALLINT NOT NULL DEFAULT 0,
+    completiongradeitemnumber BIGINT,
+    completionview SMALLINT NOT NULL DEFAULT 0,
+    completionexpected BIGINT NOT NULL DEFAULT 0,
+    completionpassgrade SMALLINT NOT NULL DEFAULT 0,
+    showdescription SMALLINT NOT NULL DEFAULT 0,
+    availability TEXT,
+    deletioninprogress SMALLINT NOT NULL DEFAULT 0,
+    downloadcontent SMALLINT DEFAULT 1,
+    lang VARCHAR(30),
+    PRIMARY KEY (id)
+);
+CREATE INDEX {prefix}courmodu_cou_ix ON {prefix}course_modules (course);
+CREATE INDEX {prefix}courmodu_gro_ix ON {prefix}course_modules (groupingid);
+CREATE INDEX {prefix}courmodu_idncou_ix ON {prefix}course_modules (idnumber, course);
+CREATE INDEX {prefix}courmodu_ins_ix ON {prefix}course_modules (instance);
+CREATE INDEX {prefix}courmodu_mod_ix ON {prefix}course_modules (module);
+CREATE INDEX {prefix}courmodu_vis_ix ON {prefix}course_modules (visible);
+
+DROP TABLE IF EXISTS {prefix}grading_areas;
+CREATE TABLE {prefix}grading_areas (
+    id BIGSERIAL,
+    contextid BIGINT NOT NULL,
+    component VARCHAR(100) NOT NULL DEFAULT '',
+    areaname VARCHAR(100) NOT NULL DEFAULT '',
+    activemethod VARCHAR(100),
+    PRIMARY KEY (id)
+);
+CREATE UNIQUE INDEX {prefix}gradarea_concomare_uix ON {prefix}grading_areas (contextid, component, areaname);
+CREATE INDEX {prefix}gradarea_con_ix ON {prefix}grading_areas (contextid);
+
+DROP TABLE IF EXISTS {prefix}grading_definitions;
+CREATE TABLE {prefix}grading_definitions (
+    id BIGSERIAL,
+    areaid BIGINT NOT NULL,
+    method VARCHAR(100) NOT NULL DEFAULT '',
+    name VARCHAR(255) NOT NULL DEFAULT '',
+    description TEXT,
+    descriptionformat SMALLINT,
+    status BIGINT NOT NULL DEFAULT 0,
+    copiedfromid BIGINT,
+    timecreated BIGINT NOT NULL,
+    usercreated BIGINT NOT NULL,
+    timemodified BIGINT NOT NULL,
+    usermodified BIGINT NOT NULL,
+    timecopied BIGINT DEFAULT 0,
+    options TEXT,
+    PRIMARY KEY (id)
+);
+CREATE UNIQUE INDEX {prefix}graddefi_aremet_uix ON {prefix}grading_definitions (areaid, method);
+CREATE INDEX {prefix}graddefi_are_ix ON {prefix}grading_definitions (areaid);
+CREATE INDEX {prefix}graddefi_use2_ix ON {prefix}grading_definitions (usercreated);
+CREATE INDEX {prefix}graddefi_use_ix ON {prefix}grading_definitions (usermodified);

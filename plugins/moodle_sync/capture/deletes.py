@@ -135,7 +135,7 @@ def _names(spec: EntitySpec, moodle: Database, prefix: str, state: EntityStore, 
     missing = [k for k in keys if any(names[k].get(f) is None for f in fields)]
     if missing and open_payload is not None:
         store = state.db
-        keys_in = store.sql("moodle", "in_bound_list", column="entity_key", param="keys")
+        keys_in = store.sql("shared", "in_bound_list", column="entity_key", param="keys")
         rows = store.query(store.sql(eventlog.AREA, "last_payloads", keys_in=keys_in),
                            {"entity": spec.name, "keys": store.bind_list(missing),
                             "deleted_type": f"{spec.name}.deleted"})

@@ -47,7 +47,7 @@ def delete_names(moodle, prefix: str, keys_ids: list[dict]) -> list[dict]:
         ids = sorted(int(i) for i in ids if i is not None)
         if not ids:
             return {}
-        in_list = moodle.sql("moodle", "in_bound_list", column="id", param="ids")
+        in_list = moodle.sql("shared", "in_bound_list", column="id", param="ids")
         rows = moodle.query(moodle.sql("moodle", sql, prefix=prefix, ids_in=in_list), {"ids": moodle.bind_list(ids)})
         return {int(r[0]): r[1:] for r in rows}
 
@@ -123,9 +123,9 @@ class OutcomesReader:
         try:
             for method, (defs, items) in sorted(wanted.items()):
                 sql = db.sql("moodle", f"grade_outcomes_{method}", prefix=self.prefix,
-                             definitions_in=db.sql("moodle", "in_bound_list", column="gin.definitionid",
+                             definitions_in=db.sql("shared", "in_bound_list", column="gin.definitionid",
                                                    param="definitions"),
-                             items_in=db.sql("moodle", "in_bound_list", column="gin.itemid", param="items"))
+                             items_in=db.sql("shared", "in_bound_list", column="gin.itemid", param="items"))
                 for start in range(0, len(items), OUTCOME_CHUNK):
                     part = items[start:start + OUTCOME_CHUNK]
                     rows = db.query(sql, {"definitions": db.bind_list(sorted(defs)), "items": db.bind_list(part)})

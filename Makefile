@@ -1,10 +1,10 @@
-# The two commands: `make demo` and `make test`. Both build .venv from the requirements when needed.
+# The two commands: `make demo` and `make test` (and `make test-fast`). Each builds .venv from the requirements when needed.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-ui test bench constraints compose-check clean
+.PHONY: demo demo-ui test test-fast bench constraints compose-check clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,11 @@ demo: $(STAMP)
 demo-ui: $(STAMP)  # the demo, then the Airflow UI on the same environment (its key lives only there)
 	$(PY) -m demo --ui
 
-test: $(STAMP)
+test: $(STAMP)  # the whole suite, as CI runs it
 	$(PY) -m pytest
+
+test-fast: $(STAMP)  # the working loop: the unit tier and the integration tier on MariaDB, without the slow tests
+	$(PY) -m pytest -m "not slow and not postgres"
 
 bench: $(STAMP)
 	$(PY) -m bench.sync_bench

@@ -1,10 +1,10 @@
-# The two commands: `make demo` and `make test`. Both build .venv from the requirements when needed.
+# The two commands: `make demo` and `make test` (and `make test-fast`). Each builds .venv from the requirements when needed.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-ui test bench constraints compose-check clean
+.PHONY: demo demo-ui test test-fast bench constraints compose-check clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	bash scripts/bootstrap.sh packages
@@ -23,6 +23,10 @@ test: $(STAMP)  # the whole suite: what CI runs
 	bash scripts/bootstrap.sh packages
 	bash scripts/bootstrap.sh services
 	$(PY) -m pytest
+
+test-fast: $(STAMP)  # the working loop: the unit tier and the integration tier on MariaDB, without the slow tests
+	bash scripts/bootstrap.sh services
+	$(PY) -m pytest -m "not slow and not postgres"
 
 bench: $(STAMP)
 	$(PY) -m bench.sync_bench

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from demo.settings import SECRET_ENV, Secrets  # noqa: E402
 
-#: variable -> what it is; every one is required by docker-compose.yaml (tests/test_compose.py checks both ways)
+#: variable -> what it is; every one is required by docker-compose.yaml (tests/integration/test_compose.py checks both ways)
 STACK_SECRETS = {
     "AIRFLOW_FERNET_KEY": "Airflow's Fernet key: encrypts connections and variables in its metadata database",
     "AIRFLOW_JWT_SECRET": "signs the tokens between Airflow's api-server, scheduler, workers and triggerer",

@@ -1,7 +1,7 @@
 """What the demo runs with: its database names, its homes, its secrets and its Airflow connections.
 
 One place for `make demo` and the tests, and the reference docker-compose.yaml is checked against
-(tests/test_compose.py): the same connection ids and shapes, only hosts, ports and secrets differ.
+(tests/integration/test_compose.py): the same connection ids and shapes, only hosts, ports and secrets differ.
 Names and homes can be overridden by environment variables, so a test can run the whole demo beside
 another one. The secrets are made fresh for every run (or taken from the environment, which is how a test
 learns them to grep for them afterwards) and reach the Airflow processes only through their environment:

@@ -1,4 +1,5 @@
-"""Shared fixtures: real MariaDB and PostgreSQL on loopback, the shared Moodle fixture, a real receiver.
+"""Shared fixtures: real MariaDB and PostgreSQL on loopback, the shared Moodle fixture, a real receiver; and the
+markers each test gets from where it lives (tests/unit/, tests/integration/) and what it uses (PostgreSQL).
 
 Airflow reads its configuration at import time, so the test AIRFLOW_HOME is set before anything imports it.
 """
@@ -16,12 +17,15 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
 SHARED_DUMP = ROOT.parent / "shared" / "moodle" / "moodle-4.5.5-fixture.sql.gz"
 MYSQL_URI = "mysql://root@127.0.0.1:3306/{db}"
 POSTGRES_URI = "postgres://postgres@127.0.0.1:5432/{db}"
-#: Appended to every test database name, so that two checkouts (or helpers) can run the suite side by side.
-DB_SUFFIX = os.environ.get("MZS_TEST_DB_SUFFIX", "")
+#: Appended to every test database name, so that two checkouts (or helpers) can run the suite side by side; a
+#: pytest-xdist worker adds its own id (gw0, gw1...), so that parallel workers never share a database.
+DB_SUFFIX = os.environ.get("MZS_TEST_DB_SUFFIX", "") + (f"_{os.environ['PYTEST_XDIST_WORKER']}"
+                                                         if os.environ.get("PYTEST_XDIST_WORKER") else "")
 
 
 def scratch_db(name: str) -> str:
@@ -98,12 +102,12 @@ def moodle(fixture_dump):
 @pytest.fixture(scope="session")
 def moodle_pg_template(fixture_dump):
     """The shared fixture copied once per session into a PostgreSQL database that ``moodle_pg`` clones: the dump
-    goes into a scratch MariaDB database, then tests/moodle_pg.py copies Moodle's tables over with Moodle's
+    goes into a scratch MariaDB database, then tests/support/moodle_pg.py copies Moodle's tables over with Moodle's
     PostgreSQL types."""
     import MySQLdb
     import psycopg
 
-    from moodle_pg import MOODLE_TABLES, copy_moodle
+    from support.moodle_pg import MOODLE_TABLES, copy_moodle
 
     source, template = scratch_db("mzs_test_moodle_src"), scratch_db("mzs_test_moodle_pg_template")
     recreate_mysql_database(source)
@@ -141,16 +145,6 @@ def store(request):
     eventlog.migrate(conn)
     yield conn
     conn.close()
-
-
-@pytest.fixture(scope="session")
-def airflow_db():
-    """`airflow db migrate` once for this session's AIRFLOW_HOME (dag.test() needs the metadata DB)."""
-    import sys
-
-    out = subprocess.run([os.path.join(os.path.dirname(sys.executable), "airflow"), "db", "migrate"],
-                         capture_output=True, text=True, env=dict(os.environ), timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
 
 
 @pytest.fixture
@@ -197,3 +191,27 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_sep("-", "artifacts")
         for path in artifacts:
             terminalreporter.write_line(str(path))
+
+
+#: The tiers, one folder each: ``unit`` (no database, no server, no subprocess, no Airflow run) and ``integration``.
+TIERS = ("unit", "integration")
+#: Fixtures that bring PostgreSQL in, besides a ``"postgres"`` parameter (the ``store`` fixture's, a ``dialect``).
+POSTGRES_FIXTURES = {"moodle_pg", "moodle_pg_template", "stores"}
+#: Fixtures that make a test slow: a fresh copy of the Moodle fixture on MariaDB creates its 494 tables (8-20 s of
+#: setup per test on 2 cores; PostgreSQL clones its copy from a template in about a second).
+SLOW_FIXTURES = {"moodle"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Each test gets its tier's marker from its folder, ``postgres`` when it uses PostgreSQL and ``slow`` when it
+    uses a slow fixture (the others marked slow say so where they are written)."""
+    for item in items:
+        tier = item.path.relative_to(TESTS).parts[0] if item.path.is_relative_to(TESTS) else None
+        if tier not in TIERS:
+            raise pytest.UsageError(f"{item.nodeid}: a test lives in tests/unit/ or tests/integration/ (see pytest.ini)")
+        item.add_marker(tier)
+        params = getattr(item, "callspec", None)
+        if (params and "postgres" in params.params.values()) or POSTGRES_FIXTURES & set(item.fixturenames):
+            item.add_marker("postgres")
+        if SLOW_FIXTURES & set(item.fixturenames):
+            item.add_marker("slow")

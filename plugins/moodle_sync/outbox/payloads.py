@@ -10,7 +10,7 @@ field list: ``<entity>/<fingerprint of the field names>``. Reading turns it back
 (``key_identity``) use the same form under ``<entity>.ids/<fingerprint>``.
 
 Changing an entity's payload fields changes its schema id. Events already in a log carry the old id and
-still have to be delivered: add the old field list to ``EARLIER`` (``tests/test_payloads.py`` pins the
+still have to be delivered: add the old field list to ``EARLIER`` (``tests/unit/test_payloads.py`` pins the
 current ids and says so when one changes).
 """
 

@@ -1,0 +1,35 @@
+"""DAG files stay cheap to parse: each one, run in a fresh interpreter, imports no pandas and no database driver
+and touches no database at import time (what the DAGs hold: tests/unit/test_dag_integrity.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("dag_file", sorted(p.name for p in (ROOT / "dags").glob("*.py")))
+def test_dag_files_import_no_pandas_and_touch_no_database_at_top_level(dag_file):
+    code = (
+        "import sys, runpy\n"
+        f"runpy.run_path({str(ROOT / 'dags' / dag_file)!r})\n"
+        "heavy = [m for m in ('pandas', 'MySQLdb', 'psycopg', 'aiohttp') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    env = {"PYTHONPATH": str(ROOT / "plugins"), "PATH": "/usr/bin:/bin", "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+           "AIRFLOW_HOME": tempfile.mkdtemp(prefix="mzs-parse-"),
+           # an unreachable database: any connection attempt at import time would fail the import
+           "AIRFLOW_CONN_MOODLE_DB": "mysql://nobody@127.0.0.1:1/none",
+           "AIRFLOW_CONN_MOODLE_SYNC_DB": "mysql://nobody@127.0.0.1:1/none"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    heavy = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
+    assert "pandas" not in heavy, f"{dag_file} imports pandas at top level"
+    assert "MySQLdb" not in heavy and "psycopg" not in heavy, f"{dag_file} imports a database driver at top level"
+
+

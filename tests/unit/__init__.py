@@ -1,0 +1,1 @@
+"""The unit tier: pure functions and classes. No database, no server, no subprocess, no Airflow run."""

@@ -8,7 +8,6 @@ import datetime as dt
 import time
 import zoneinfo
 
-import pytest
 
 from support.helpers import FIXTURE_NOW, events, moodle_exec, run_sync
 from support.moodle_writes import history_row

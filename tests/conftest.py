@@ -19,7 +19,8 @@ from cryptography.fernet import Fernet
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
-SHARED_DUMP = ROOT.parent / "shared" / "moodle" / "moodle-4.5.5-fixture.sql.gz"
+#: the real Moodle 4.5 fixture, in the project (tests/fixtures/README.md says what it is)
+MOODLE_DUMP = ROOT / "tests" / "fixtures" / "moodle-4.5.5-fixture.sql.gz"
 MYSQL_URI = "mysql://root@127.0.0.1:3306/{db}"
 POSTGRES_URI = "postgres://postgres@127.0.0.1:5432/{db}"
 #: Appended to every test database name, so that two checkouts (or helpers) can run the suite side by side; a
@@ -80,9 +81,9 @@ def fresh_database(dialect: str, name: str, conn_id: str):
 
 @pytest.fixture(scope="session")
 def fixture_dump() -> bytes:
-    if not SHARED_DUMP.is_file():
-        pytest.skip(f"shared Moodle fixture not found at {SHARED_DUMP} (clone with ../shared beside the project)")
-    return gzip.decompress(SHARED_DUMP.read_bytes())
+    if not MOODLE_DUMP.is_file():  # a test without its data fails: a skipped suite would pass and prove nothing
+        pytest.fail(f"the Moodle fixture is missing: {MOODLE_DUMP} (part of the repository: restore it with git)")
+    return gzip.decompress(MOODLE_DUMP.read_bytes())
 
 
 @pytest.fixture

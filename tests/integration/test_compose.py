@@ -26,7 +26,8 @@ AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-proce
 def docker_compose(env_file: Path, *args: str) -> subprocess.CompletedProcess:
     tool = shutil.which("docker-compose")
     if not tool:
-        pytest.skip("docker-compose (Debian package) is not installed: .ci/run installs it")
+        pytest.fail("docker-compose is not installed: run `bash scripts/bootstrap.sh packages` as root "
+                    "(Debian: apt-get install docker-compose)")
     # the variables come from env_file only, never from this process (nor from a developer's .env)
     env = {k: v for k, v in os.environ.items() if k not in STACK_SECRETS and not k.startswith("AIRFLOW")}
     return subprocess.run([tool, "--project-directory", str(ROOT), "-f", str(COMPOSE), "--env-file", str(env_file),

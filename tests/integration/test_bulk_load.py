@@ -162,7 +162,7 @@ def test_payloads_stored_as_text_before_migration_008_open_after_it_and_are_rese
                           "payload, status) VALUES (%s, 'user.created', 'user', %s, 1, %s, 'pending')",
                           (eid, str(n + 1), sealed if n == 0 else text))  # the second one as plain JSON
         store.commit()
-        assert eventlog.migrate(store) == [8]
+        assert eventlog.migrate(store) == [v for v, _, _ in migrations(dialect) if v >= 8]  # 008 and the later ones
         assert {e["event_id"]: json.dumps(e["payload"], ensure_ascii=False, separators=(",", ":"))
                 for e in events(store)} == old
         assert maintenance.reseal_payloads(store, cipher_from_connection()) == 2

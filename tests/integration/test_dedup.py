@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from support.helpers import add_events, events
+from support.sinks import _ServedSink
 from moodle_sync.delivery.policy import DEDUP_MARGIN, RetryPolicy
 from moodle_sync.delivery.webhook import Answer, WebhookSettings, _outcomes, answer_action, deliver_due
 from moodle_sync.outbox import eventlog
@@ -35,7 +36,7 @@ WINDOW = 10.0  # the real backend's memory
 FAST = RetryPolicy(base=dt.timedelta(milliseconds=50), cap=dt.timedelta(milliseconds=400), max_attempts=50)
 
 
-class KeyMemoryBackend:
+class KeyMemoryBackend(_ServedSink):
     """The legacy backend's webhook as far as its key memory goes, on a loopback port, served by a thread."""
 
     def __init__(self, window: float = WINDOW, work_seconds: float = 0.0):
@@ -73,15 +74,7 @@ class KeyMemoryBackend:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        return f"http://127.0.0.1:{self.port}"
 
     def handle(self, body: dict) -> tuple[int, dict, dict]:
         event_id, event_type, data = body["event_id"], body["event_type"], body["event_data"]

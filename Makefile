@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# pytest-xdist workers, each test file on one worker (its databases get the worker id): `make test WORKERS=0` runs serially
+WORKERS ?= 2
+XDIST := $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadfile)
 
 .PHONY: demo demo-ui test test-fast bench constraints compose-check clean
 
@@ -22,11 +25,11 @@ demo-ui: $(STAMP)  # the demo, then the Airflow UI on the same environment (its 
 test: $(STAMP)  # the whole suite: what CI runs
 	bash scripts/bootstrap.sh packages
 	bash scripts/bootstrap.sh services
-	$(PY) -m pytest
+	$(PY) -m pytest $(XDIST)
 
 test-fast: $(STAMP)  # the working loop: the unit tier and the integration tier on MariaDB, without the slow tests
 	bash scripts/bootstrap.sh services
-	$(PY) -m pytest -m "not slow and not postgres"
+	$(PY) -m pytest $(XDIST) -m "not slow and not postgres"
 
 bench: $(STAMP)
 	$(PY) -m bench.sync_bench

@@ -24,10 +24,12 @@ def entity_dag(spec: EntitySpec):
         default_args=tasks.DEFAULT_ARGS,
         tags=["moodle-sync", spec.name],
         params={
-            "since": Param(None, type=["null", "string", "integer"],
-                           description="Resync from this time (unix seconds or ISO 8601). Empty: since the watermark."),
-            "until": Param(None, type=["null", "string", "integer"],
-                           description="Resync up to this time. Empty: now."),
+            # date-time: the trigger form offers a picker, and a value such as "yesterday" is refused at trigger
+            "since": Param(None, type=["null", "string"], format="date-time", title="Resync since (UTC)",
+                           description="Manual runs only: resync from this time, e.g. 2026-11-01T00:00:00Z. "
+                                       "Empty: since the watermark. A backfill run refuses it (it syncs its interval)."),
+            "until": Param(None, type=["null", "string"], format="date-time", title="Resync until (UTC)",
+                           description="Manual runs only: resync up to this time. Empty: now."),
         },
         doc_md=f"""
 ### {spec.dag_id}
@@ -35,7 +37,8 @@ def entity_dag(spec: EntitySpec):
 
 `sync` reads the Moodle rows changed in the run's window and writes one event per real change to the event
 log; `deliver` posts the due events to the backend. Manual run without params: everything since the
-watermark. Params `since`/`until`: resync that window (no duplicate events). See docs/operate.md.
+watermark. Params `since`/`until` (manual runs only): resync that window (no duplicate events). An unknown
+param or a bad value fails the run at once, without retries. See docs/operate.md.
 """,
     )
     def sync_then_deliver():

@@ -21,9 +21,9 @@ from moodle_sync import config, tasks
         "retention_days": Param(None, type=["null", "integer"], minimum=1,
                                 description="Purge sent events older than this (default: "
                                             "MOODLE_SYNC_RETENTION_DAYS or 30)."),
-        "purge_dead_before": Param(None, type=["null", "string", "integer"],
-                                   description="Also purge dead events created before this time (ISO 8601 "
-                                               "or unix seconds). Empty: dead events stay."),
+        "purge_dead_before": Param(None, type=["null", "string"], format="date-time",
+                                   description="Also purge dead events created before this time, e.g. "
+                                               "2026-11-01T00:00:00Z. Empty: dead events stay."),
     },
     doc_md="""
 ### moodle_sync_maintenance
@@ -36,15 +36,15 @@ the `purge_dead_before` param is set on a manual run. Per-key state is never pur
 def moodle_sync_maintenance():
     @task
     def reseal() -> dict:
-        return tasks.maintenance("reseal", get_current_context()["params"])
+        return tasks.maintenance("reseal", get_current_context())
 
     @task
     def purge_sent() -> dict:
-        return tasks.maintenance("purge_sent", get_current_context()["params"])
+        return tasks.maintenance("purge_sent", get_current_context())
 
     @task
     def purge_dead() -> dict:
-        return tasks.maintenance("purge_dead", get_current_context()["params"])
+        return tasks.maintenance("purge_dead", get_current_context())
 
     reseal() >> purge_sent() >> purge_dead()
 

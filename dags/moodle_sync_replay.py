@@ -24,7 +24,8 @@ from moodle_sync import tasks
         "event_type": Param(None, type=["null", "string"], description="e.g. grade.updated"),
         "entity_type": Param(None, type=["null", "string"], enum=[None, "user", "enrolment", "grade"]),
         "entity_key": Param(None, type=["null", "string"], description="e.g. 42 or 107:29 (user:item)"),
-        "since": Param(None, type=["null", "string"], description="Only events created since (ISO 8601)."),
+        "since": Param(None, type=["null", "string"], format="date-time",
+                       description="Only events created since, e.g. 2026-11-20T00:00:00Z."),
         "dry_run": Param(True, type="boolean", description="Only show what would be requeued."),
         "resume_endpoint": Param(False, type="boolean", description="Un-pause an endpoint paused after 410."),
     },
@@ -38,7 +39,7 @@ Dry run by default: the task log lists what would be requeued. Set `dry_run` to 
 def moodle_sync_replay():
     @task
     def replay() -> dict:
-        return tasks.replay(get_current_context()["params"])
+        return tasks.replay(get_current_context())
 
     replay()
 

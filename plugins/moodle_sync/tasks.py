@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
 import math
 
@@ -62,20 +63,56 @@ def moodle_and_event_log():
             moodle.close()
 
 
+def stops_on_bad_input(body):
+    """A bad setting or param fails the task at once, without retries (a retry cannot fix it) and without the
+    traceback noise: the message says what to fix."""
+
+    @functools.wraps(body)
+    def run(*args, **kwargs):
+        try:
+            return body(*args, **kwargs)
+        except config.ConfigError as exc:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(str(exc)) from None
+
+    return run
+
+
+def run_params(context, *, not_in_backfill: tuple[str, ...] = ()) -> dict:
+    """The run's params, once checked: a key the DAG does not declare (a typo such as ``from``) would silently be
+    ignored, and ``not_in_backfill`` keys would give every backfill run the same window."""
+    declared = sorted(context["dag"].params.keys())
+    unknown = sorted(set(context["dag_run"].conf or {}) - set(declared))
+    if unknown:
+        raise config.ConfigError(f"params: unknown {', '.join(map(repr, unknown))}; {context['dag'].dag_id} accepts "
+                                 f"{', '.join(map(repr, declared))}. Trigger it again with those names.")
+    params = dict(context["params"])
+    run_type = str(getattr(context["dag_run"].run_type, "value", context["dag_run"].run_type))
+    given = [name for name in not_in_backfill if params.get(name) not in (None, "")]
+    if run_type == "backfill" and given:
+        raise config.ConfigError(
+            f"params: a backfill run syncs its own data interval, so {' and '.join(map(repr, given))} would give "
+            "every run of the backfill the same window: leave them empty, or resync a window with one manual run.")
+    return params
+
+
 def _now() -> int:
     return int(dt.datetime.now(dt.timezone.utc).timestamp())
 
 
+@stops_on_bad_input
 def sync(spec: EntitySpec, context) -> dict:
     """An entity DAG's ``sync``: pick the run's window, write one event per change to the event log."""
     from moodle_sync.capture.sync import sync_entity
-    from moodle_sync.capture.window import resolve_window
+    from moodle_sync.capture.window import resolve_window, resync_bounds
     from moodle_sync.outbox.entity_store import EntityStore
 
+    params = run_params(context, not_in_backfill=("since", "until"))
+    resync_bounds(params.get("since"), params.get("until"), _now())  # a bad window fails before any connection
     settings = config.sync_settings()
     with moodle_and_event_log() as (moodle, prefix, store):
         dag_run = context["dag_run"]
-        params = context["params"]
         window = resolve_window(
             run_type=str(getattr(dag_run.run_type, "value", dag_run.run_type)),
             interval_start=context.get("data_interval_start"),
@@ -90,6 +127,7 @@ def sync(spec: EntitySpec, context) -> dict:
                            **settings).as_dict()
 
 
+@stops_on_bad_input
 def deliver(context, entity: str | None = None, max_events: int | None = None) -> dict:
     """A ``deliver`` task: send due events (of one entity, or all) through the webhook connection."""
     from moodle_sync.delivery.webhook import deliver_due, settings_from_connection
@@ -109,6 +147,7 @@ def plan_retry_workers(due: int, per_worker: int = RETRY_WORKER_EVENTS,
     return [{"worker": i} for i in range(min(max_workers, math.ceil(due / per_worker)))]
 
 
+@stops_on_bad_input
 def plan_retry() -> list[dict]:
     """moodle_sync_retry's ``plan``: how many ``deliver`` workers the due events need."""
     from moodle_sync.outbox import eventlog
@@ -117,13 +156,15 @@ def plan_retry() -> list[dict]:
         return plan_retry_workers(eventlog.count_due(store))
 
 
-def replay(params: dict) -> dict:
+@stops_on_bad_input
+def replay(context) -> dict:
     """moodle_sync_replay's ``replay``: requeue the chosen events (dry run by default)."""
     from moodle_sync.ops.replay import run_replay
 
-    return run_replay(config.EVENTLOG_CONN_ID, config.WEBHOOK_CONN_ID, params)
+    return run_replay(config.EVENTLOG_CONN_ID, config.WEBHOOK_CONN_ID, run_params(context))
 
 
+@stops_on_bad_input
 def monitor_check() -> dict:
     """moodle_sync_monitor's ``check``: health snapshot, conditions, alerts through the alert connections."""
     from moodle_sync.ops.alerts import load_channels
@@ -136,12 +177,14 @@ def monitor_check() -> dict:
         return run_monitor(store, channels, thresholds)
 
 
-def maintenance(step: str, params: dict) -> dict:
+@stops_on_bad_input
+def maintenance(step: str, context) -> dict:
     """A moodle_sync_maintenance task: re-encrypt under the newest key, purge sent events, or purge dead ones."""
     from moodle_sync.capture.window import to_unix
     from moodle_sync.ops import maintenance as work
     from moodle_sync.outbox.crypto import cipher_from_connection
 
+    params = run_params(context)
     with event_log() as store:
         if step == "reseal":
             return {"resealed": work.reseal_payloads(store, cipher_from_connection())}
@@ -154,6 +197,7 @@ def maintenance(step: str, params: dict) -> dict:
         return {"purged_dead": work.purge_dead(store, dt.datetime.fromtimestamp(before, dt.timezone.utc))}
 
 
+@stops_on_bad_input
 def reconcile(spec: EntitySpec, context) -> dict:
     """A ``reconcile_<entity>`` task: every live key Moodle no longer has becomes a delete, and a full pass
     re-checks every key's content hash (a change that slipped past the watermark becomes an event)."""

@@ -33,7 +33,7 @@ from moodle_sync.outbox.crypto import PayloadCipher, cipher_from_connection
 from moodle_sync.outbox.db import Database, utcnow
 from moodle_sync.outbox.entity_store import EntityStore, KeyState
 from moodle_sync.entities import EntitySpec
-from moodle_sync.capture.window import Window
+from moodle_sync.capture.window import Window, iso
 
 log = logging.getLogger(__name__)
 
@@ -323,7 +323,8 @@ def _sync_entity(spec: EntitySpec, moodle: Database, state: EntityStore, window:
     # With no state at all (the initial sync) there is nothing to look up, and rows with no value cannot
     # matter yet (they only do for keys synced before): the SQL skips them.
     state_exists = state.has_state()
-    log.info("%s: %s sync, since=%s until=%s now=%s", spec.name, window.mode, window.since, window.until, window.now)
+    log.info("%s: %s sync, since=%s until=%s now=%s", spec.name, window.mode, iso(window.since), iso(window.until),
+             iso(window.now))
 
     found = _deletes_first(spec, moodle, state, window, result, prefix=prefix, state_exists=state_exists,
                            make_event_id=make_event_id, seal=seal, run_id=run_id, fast_path=fast_path,

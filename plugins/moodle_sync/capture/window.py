@@ -53,15 +53,30 @@ def to_unix(value) -> int | None:
     return to_unix(parsed)
 
 
+def iso(seconds: int | None) -> str:
+    """Unix seconds as ISO 8601 UTC for logs ("-" for none: an initial or full sync)."""
+    if seconds is None:
+        return "-"
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def resync_bounds(since, until, now: int) -> tuple[int, int] | None:
+    """The window the ``since``/``until`` params ask to resync (None: no resync asked); a bad one is refused."""
+    since_param, until_param = to_unix(since), to_unix(until)
+    if since_param is None and until_param is None:
+        return None
+    start = since_param if since_param is not None else 0
+    end = until_param if until_param is not None else now
+    if end <= start:
+        raise ConfigError(f"params: 'until' ({until or iso(now)}) must be after 'since' ({since})")
+    return start, end
+
+
 def resolve_window(*, run_type: str | None, interval_start, interval_end, since=None, until=None,
                    watermark: int | None, now: int, overlap: int = DEFAULT_OVERLAP_SECONDS) -> Window:
-    since_param, until_param = to_unix(since), to_unix(until)
-    if since_param is not None or until_param is not None:
-        start = since_param if since_param is not None else 0
-        end = until_param if until_param is not None else now
-        if end <= start:
-            raise ConfigError(f"params: 'until' ({until}) must be after 'since' ({since})")
-        return Window("resync", start, end, now)
+    bounds = resync_bounds(since, until, now)
+    if bounds:
+        return Window("resync", *bounds, now)
     if watermark is None:
         return Window("initial", None, now, now)
     start_s, end_s = to_unix(interval_start), to_unix(interval_end)

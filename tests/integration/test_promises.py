@@ -65,3 +65,101 @@ def test_a_dead_event_releases_its_key_for_the_later_events_of_that_key(store, r
         assert state == {1: "dead", 2: "sent", 3: "sent"}
         assert [d["event_id"] for d in receiver.state.deliveries] == later
     assert first not in {d["event_id"] for d in receiver.state.deliveries}
+
+
+# --- docs/alerts.md: "starttls (true unless ssl: no STARTTLS offered is an error, never a plain send)" -----------
+
+class _PlainSmtp:
+    """A raw SMTP server on loopback that offers no STARTTLS (an old relay, or a man in the middle that strips it)
+    and accepts anything in the clear; it keeps every byte the client sent."""
+
+    def __init__(self):
+        import socketserver
+        import threading
+
+        sink = self
+        self.received = bytearray()
+        self.lock = threading.Lock()
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                def reply(text):
+                    self.wfile.write(text.encode() + b"\r\n")
+                    self.wfile.flush()
+
+                reply("220 plain ESMTP")
+                in_data = False
+                while True:
+                    raw = self.rfile.readline(65536)
+                    if not raw:
+                        return
+                    with sink.lock:
+                        sink.received += raw
+                    if in_data:
+                        if raw in (b".\r\n", b".\n"):
+                            in_data = False
+                            reply("250 queued")
+                        continue
+                    verb = raw.split(b" ", 1)[0].strip().upper()
+                    if verb in (b"EHLO", b"HELO"):
+                        reply("250-plain\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME")  # no STARTTLS
+                    elif verb == b"AUTH":
+                        reply("235 ok")
+                    elif verb == b"DATA":
+                        in_data = True
+                        reply("354 go on")
+                    elif verb == b"QUIT":
+                        reply("221 bye")
+                        return
+                    else:
+                        reply("250 ok")
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def verbs(self) -> list[bytes]:
+        with self.lock:
+            return [line.split(b" ", 1)[0].strip().upper() for line in bytes(self.received).splitlines()]
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_smtp_without_starttls_offered_is_an_error_never_a_plain_send(monkeypatch, caplog):
+    """Protects alerts.EmailChannel.send's ``client.starttls(...)`` (unguarded: smtplib raises when the server
+    offers no STARTTLS) and channel_from_connection's default ``starttls`` (true unless ``ssl``)."""
+    import json
+    import logging
+
+    from moodle_sync.ops.alerts import Notification, dispatch, load_channels
+
+    password = "smtp-Plain-Secret-91"
+    note = Notification(title="t", text="the alert text", severity="critical", data={})
+
+    def set_mail(port, **extra):
+        monkeypatch.setenv("AIRFLOW_CONN_MAIL", json.dumps({
+            "conn_type": "smtp", "host": "127.0.0.1", "port": port, "login": "alerts@example.org",
+            "password": password, "extra": {"to": "ops@example.org", "timeout": 5, **extra}}))
+
+    with _PlainSmtp() as server:
+        set_mail(server.port)  # starttls not set: its default
+        with caplog.at_level(logging.ERROR, logger="moodle_sync.ops.alerts"):
+            assert dispatch(note, load_channels(["mail"])) == (0, 1)
+        verbs = server.verbs()
+        assert verbs[0] == b"EHLO" and not {b"AUTH", b"MAIL", b"RCPT", b"DATA"} & set(verbs), verbs
+        assert password.encode() not in server.received and b"the alert text" not in server.received
+        assert "STARTTLS" in caplog.text and password not in caplog.text
+        # the same server takes the mail when told to send in the clear: what failed above was the missing STARTTLS
+        set_mail(server.port, starttls=False)
+        assert dispatch(note, load_channels(["mail"])) == (1, 0)
+        assert b"DATA" in server.verbs() and b"the alert text" in server.received

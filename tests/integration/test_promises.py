@@ -163,3 +163,76 @@ def test_smtp_without_starttls_offered_is_an_error_never_a_plain_send(monkeypatc
         set_mail(server.port, starttls=False)
         assert dispatch(note, load_channels(["mail"])) == (1, 0)
         assert b"DATA" in server.verbs() and b"the alert text" in server.received
+
+
+# --- docs/event-log.md: "versioned migrations [...] that every sync task applies (idempotent, under a database
+# lock)" ----------------------------------------------------------------------------------------------------------
+
+def _waiting_on_migration_lock(watcher, name: str) -> int:
+    """Sessions of database ``name`` waiting for the migration lock (GET_LOCK on MariaDB, an advisory lock on
+    PostgreSQL), as the server reports them."""
+    if watcher.dialect == "mysql":
+        sql = ("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = %(db)s AND STATE = 'User lock' "
+               "AND INFO LIKE 'SELECT GET_LOCK(%%'")
+    else:
+        sql = ("SELECT COUNT(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+               "WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = %(db)s")
+    n = watcher.query(sql, {"db": name})[0][0]
+    watcher.commit()
+    return int(n)
+
+
+@pytest.mark.parametrize("dialect", ["mysql", "postgres"])
+def test_concurrent_tasks_wait_on_the_migration_lock_and_each_migration_runs_once(dialect):
+    """Protects eventlog.migrate's lock (migration_lock.sql: GET_LOCK / pg_advisory_lock) and its skip of the
+    versions already applied. Four tasks start on an empty event log while the lock is held: all four wait on it,
+    nothing is created meanwhile; once it is free, one of them applies every migration and the others none."""
+    import threading
+
+    from conftest import fresh_database, scratch_db, wait_until
+    from moodle_sync.outbox import db as dbmod
+    from moodle_sync.outbox.sql import migrations
+
+    name = scratch_db("mzs_test_migrate")
+    holder = fresh_database(dialect, name, "moodle_sync_db")
+    watcher = dbmod.connect("moodle_sync_db")
+    results, errors = {}, []
+
+    def task(n):
+        conn = dbmod.connect("moodle_sync_db")
+        try:
+            results[n] = eventlog.migrate(conn)
+        except Exception as exc:  # noqa: BLE001 (asserted below)
+            errors.append(repr(exc))
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=task, args=(n,)) for n in range(4)]
+    holder.query(holder.sql("eventlog", "migration_lock"))  # another task is migrating
+    try:
+        for t in threads:
+            t.start()
+        # (a task that went ahead without waiting ends the wait at once)
+        wait_until(lambda: _waiting_on_migration_lock(watcher, name) == 4 or errors or results, timeout=60)
+        assert _waiting_on_migration_lock(watcher, name) == 4, (
+            f"{_waiting_on_migration_lock(watcher, name)} tasks wait on the migration lock; errors: {errors}")
+        tables = watcher.query("SELECT COUNT(*) FROM information_schema.tables WHERE table_name LIKE "
+                               "'moodle_sync%%' AND table_schema = %(s)s",
+                               {"s": name if dialect == "mysql" else "public"})[0][0]
+        watcher.commit()
+        assert tables == 0 and not results  # nobody went ahead
+    finally:
+        holder.query(holder.sql("eventlog", "migration_unlock"))
+        holder.commit()
+        for t in threads:
+            t.join(timeout=120)
+    assert not errors
+    every = [version for version, _, _ in migrations(dialect)]
+    assert sorted(map(tuple, results.values())) == [(), (), (), tuple(every)]
+    recorded = watcher.query("SELECT version, COUNT(*) FROM moodle_sync_schema_migrations GROUP BY version "
+                             "ORDER BY version")
+    watcher.commit()
+    assert [(int(v), int(n)) for v, n in recorded] == [(v, 1) for v in every]
+    assert eventlog.migrate(watcher) == []  # a later task: nothing left to do
+    watcher.close()
+    holder.close()

@@ -236,3 +236,96 @@ def test_concurrent_tasks_wait_on_the_migration_lock_and_each_migration_runs_onc
     assert eventlog.migrate(watcher) == []  # a later task: nothing left to do
     watcher.close()
     holder.close()
+
+
+# --- README: "lease_seconds (derived): how long a claim holds events; by default long enough for a whole batch to
+# time out"; docs/delivery.md: "the lease covers a whole batch timing out" -----------------------------------------
+
+class _SilentServer:
+    """Accepts connections on loopback, reads what comes and never answers (a backend that hangs); on leaving,
+    every connection is closed and the port refuses."""
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.listener.settimeout(0.05)
+        self.port = self.listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.accepted, self.received, self.stop = [], 0, threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self):
+        import select
+
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+                self.accepted.append(conn)
+            except OSError:
+                pass
+            live = [c for c in self.accepted if c.fileno() >= 0]
+            for conn in select.select(live, [], [], 0)[0] if live else []:
+                self.received += len(conn.recv(65536))
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+        self.listener.close()
+        for conn in self.accepted:
+            conn.close()
+
+
+def test_the_default_lease_outlives_a_batch_whose_every_request_times_out(store):
+    """Protects WebhookSettings.lease (``rounds * (timeout + connect_timeout) + 60``, at least 300 s) and the claim
+    leasing with it. A batch of 40 events, one request at a time, to a backend that never answers: each request
+    may take ``timeout`` (10 s), the batch 400 s. While it is on the wire, every event of it is leased to this
+    deliverer until after the batch's worst case: no other deliverer can take one (and send it twice)."""
+    import math
+    import threading
+
+    from conftest import wait_until
+    from moodle_sync.outbox import db as dbmod
+    from moodle_sync.outbox.db import utcnow
+
+    add_events(store, "user", [(k, 1) for k in range(1, 41)])
+    watcher = dbmod.connect("moodle_sync_db")
+    with _SilentServer() as backend:
+        settings = WebhookSettings(base_url=backend.url, token="test-token-123", concurrency=1, batch_size=40,
+                                   timeout=10, connect_timeout=10)  # lease_seconds: the default
+        worst_case = dt.timedelta(seconds=math.ceil(settings.batch_size / settings.concurrency) * settings.timeout)
+        outcome = {}
+
+        def run():
+            try:
+                outcome["result"] = deliver_due(store, settings, entity="user", owner="hanging")
+            except Exception as exc:  # noqa: BLE001 (the backend went away: every event unreachable)
+                outcome["error"] = exc
+
+        before = utcnow()
+        worker = threading.Thread(target=run)
+        worker.start()
+        try:
+            assert wait_until(lambda: backend.received > 0 or not worker.is_alive(), timeout=60)
+            assert worker.is_alive(), outcome  # the first request hangs
+            rows = watcher.query("SELECT locked_by, locked_until FROM moodle_sync_event_log")
+            watcher.commit()
+            assert len(rows) == 40 and {r[0] for r in rows} == {"hanging"}
+            earliest_end = min(r[1] if r[1].tzinfo else r[1].replace(tzinfo=dt.timezone.utc) for r in rows)
+            assert earliest_end >= before + worst_case, (earliest_end - before, worst_case)
+            # a second deliverer finds nothing to take while the batch hangs
+            assert eventlog.claim_due(watcher, "user", "other", 100, settings.lease) == []
+        finally:
+            backend.__exit__(None, None, None)  # the backend goes away: the run ends at once
+            worker.join(timeout=120)
+    assert not worker.is_alive()
+    assert isinstance(outcome.get("error"), ConnectionError), outcome
+    assert {r["status"] for r in events(store, "user")} <= {"failed", "pending"}
+    watcher.close()

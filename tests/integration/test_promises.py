@@ -329,3 +329,62 @@ def test_the_default_lease_outlives_a_batch_whose_every_request_times_out(store)
     assert isinstance(outcome.get("error"), ConnectionError), outcome
     assert {r["status"] for r in events(store, "user")} <= {"failed", "pending"}
     watcher.close()
+
+
+# --- README: "MOODLE_SYNC_FAST_PATH_MAX_KEYS: keys one run takes from the fast path; the rest next run" -----------
+
+@pytest.fixture
+def moodle_log():
+    """A Moodle database with only what the users' fast path reads, with Moodle's own columns: the standard log
+    store enabled (mdl_config_plugins) and its log table (mdl_logstore_standard_log). Fast: no 494-table copy."""
+    from conftest import fresh_database, scratch_db
+
+    conn = fresh_database("mysql", scratch_db("mzs_test_moodle_log"), "moodle_db")
+    conn.execute("CREATE TABLE mdl_config_plugins (id BIGINT AUTO_INCREMENT PRIMARY KEY, plugin VARCHAR(100) NOT "
+                 "NULL, name VARCHAR(100) NOT NULL, value LONGTEXT NOT NULL)")
+    conn.execute("INSERT INTO mdl_config_plugins (plugin, name, value) VALUES ('tool_log', 'enabled_stores', "
+                 "'logstore_standard')")
+    conn.execute("CREATE TABLE mdl_logstore_standard_log (id BIGINT AUTO_INCREMENT PRIMARY KEY, eventname "
+                 "VARCHAR(255) NOT NULL, component VARCHAR(100) NOT NULL DEFAULT 'core', objectid BIGINT, "
+                 "relateduserid BIGINT, courseid BIGINT, other LONGTEXT, timecreated BIGINT NOT NULL, "
+                 "KEY (timecreated))")
+    conn.commit()
+    yield conn
+    conn.close()
+
+
+def test_the_fast_path_takes_at_most_max_keys_keys_a_run_and_the_rest_next_run(store, moodle_log, monkeypatch):
+    """Protects fastpath._read_source's cap (it was checked only after a full page of 10,000 rows: a run took
+    every key of a shorter page, any MOODLE_SYNC_FAST_PATH_MAX_KEYS below that did nothing). 30 users deleted
+    in Moodle's log, between other events and with a user named twice; a cap of 10 keys: three runs of 10 new
+    keys each, in log order, then nothing new."""
+    from moodle_sync.capture import fastpath
+    from moodle_sync.config import sync_settings
+    from moodle_sync.entities import BY_NAME
+    from moodle_sync.outbox.entity_store import EntityStore
+
+    rows = []
+    for userid in range(101, 131):
+        rows.append((r"\core\event\course_viewed", None, 2, 1_700_000_000 + userid))
+        rows.append((r"\core\event\user_deleted", userid, userid, 1_700_000_000 + userid))
+        if userid == 105:
+            rows.append((r"\core\event\role_unassigned", 3, userid, 1_700_000_000 + userid))
+    for eventname, objectid, related, when in rows:
+        moodle_log.execute("INSERT INTO mdl_logstore_standard_log (eventname, objectid, relateduserid, courseid, "
+                           "timecreated) VALUES (%s, %s, %s, 1, %s)", (eventname, objectid, related, when))
+    moodle_log.commit()
+
+    monkeypatch.setenv("MOODLE_SYNC_FAST_PATH_MAX_KEYS", "10")
+    settings = sync_settings()["fast_path"]
+    state = EntityStore(store, "user")
+    seen: list[list[str]] = []
+    for run in range(4):
+        found = fastpath.read(BY_NAME["user"], moodle_log, state, prefix="mdl_", since=0, initial=False,
+                              **settings)
+        new = [k for k in found.keys if not any(k in earlier for earlier in seen)]
+        assert len(new) <= 10, (run, new)
+        seen.append(new)
+        state.set_cursors(found.cursors, f"run-{run}")
+        store.commit()
+    assert seen == [[str(u) for u in range(101, 111)], [str(u) for u in range(111, 121)],
+                    [str(u) for u in range(121, 131)], []]

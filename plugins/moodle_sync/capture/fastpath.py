@@ -135,6 +135,9 @@ def _read_source(spec: EntitySpec, source: KeySource, moodle: Database, prefix: 
         after = 0
     else:
         after = max(0, cursor - reread_ids)
+    # ids up to here were read by an earlier run: the cap counts the keys the rows after them name
+    reread_upto = cursor if cursor is not None and cursor <= max_id else after
+    fresh_from = None  # how many keys were found when the first row after reread_upto came
     reader = source.reader
     sql = moodle.sql("moodle", source.sql, prefix=prefix)
     params = {"upto": max_id, "limit": page_rows}
@@ -150,19 +153,25 @@ def _read_source(spec: EntitySpec, source: KeySource, moodle: Database, prefix: 
         finally:
             cur.close()
         moodle.commit()
+        capped = False
         for values in rows:
             row = dict(zip(columns, values))
+            row_id = int(values[0])
+            if fresh_from is None and row_id > reread_upto:
+                fresh_from = len(found.keys)
             found.rows += 1
             hit = reader(row)
             if hit is not None:
                 key, ids, when = hit
                 found.keys[key] = (ids, when)
+            if fresh_from is not None and len(found.keys) - fresh_from >= max_keys:  # the rest next run
+                new_cursor, capped = row_id, True
+                break
+        if capped:
+            log.info("%s: fast path '%s' stopped at id %d after %d keys; it continues next run",
+                     spec.name, source.name, new_cursor, len(found.keys))
+            break
         if len(rows) < page_rows:
             break
         after = int(rows[-1][0])
-        if len(found.keys) >= max_keys:  # the rest next run: memory stays bounded
-            new_cursor = after
-            log.info("%s: fast path '%s' stopped at id %d after %d keys; it continues next run",
-                     spec.name, source.name, after, len(found.keys))
-            break
     found.cursors[source.name] = new_cursor

@@ -402,7 +402,7 @@ def _outcomes(batch: list[dict], answers: list[Answer], store: Database, policy:
 
 async def _deliver(store: Database, settings: WebhookSettings, hook: WebhookHook, cipher: PayloadCipher, *,
                    entity: str | None, owner: str, run_id: str | None, task_id: str | None,
-                   max_events: int | None) -> DeliveryResult:
+                   max_events: int | None, endpoint_state: str = "ok") -> DeliveryResult:
     """Send batch after batch; the next batch is claimed (in a thread, on the one DB connection, which only
     that thread uses meanwhile) while the current one is on the wire. A key's later event cannot be claimed
     while an earlier one is in flight: in-flight events are still pending, so per-key order holds."""
@@ -411,7 +411,6 @@ async def _deliver(store: Database, settings: WebhookSettings, hook: WebhookHook
     in_flight = asyncio.Semaphore(settings.concurrency)
     body_for = _body_builder(settings, cipher)
     remembered = KEYED_MEMORY.get(settings.payload_profile, ()) if settings.policy.dedup_window else ()
-    endpoint_state = "ok"
     sender = _Sender(await hook.config(), settings.endpoint)
 
     def claim():
@@ -484,7 +483,7 @@ def deliver_due(store: Database, settings: WebhookSettings, *, entity: str | Non
         return DeliveryResult(entity=entity, paused=True)
     hook = WebhookHook(settings, http_conn_id=http_conn_id)
     result = asyncio.run(_deliver(store, settings, hook, cipher, entity=entity, owner=owner, run_id=run_id,
-                                  task_id=task_id, max_events=max_events))
+                                  task_id=task_id, max_events=max_events, endpoint_state=state))
     result.seconds = round(time.monotonic() - started, 3)
     log.info("%s: attempted %d, sent %d, failed %d, dead %d, deduplicated %d, superseded %d, skipped %d in %.1fs %s",
              entity or "all", result.attempted, result.sent, result.failed, result.dead, result.deduplicated,

@@ -42,14 +42,15 @@ DEDUP_MARGIN = dt.timedelta(seconds=2)
 class Outcome:
     kind: str  # 'sent' | 'retry' | 'dead' | 'pause'
     error_class: str | None  # network, timeout, tls, http_3xx, http_4xx, http_5xx, throttled, gone, auth,
-    #                          deduplicated
+    #                          deduplicated, payload
 
 
 def classify(status: int | None, error_class: str | None = None, action: str | None = None) -> Outcome:
     """Outcome of one attempt: ``status`` is the HTTP status, None when no answer came (then ``error_class``);
     ``action`` the ``action`` of the JSON answer, if any."""
     if status is None:
-        return Outcome("retry", error_class or "network")
+        # a stored payload that cannot be opened or encoded never will be: dead, without a request
+        return Outcome("dead", error_class) if error_class == "payload" else Outcome("retry", error_class or "network")
     if 200 <= status < 300:
         return Outcome("retry", "deduplicated") if action == "deduplicated" else Outcome("sent", None)
     if status == 410:

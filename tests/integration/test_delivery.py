@@ -14,7 +14,7 @@ from moodle_sync.delivery.webhook import WebhookSettings, deliver_due, settings_
 
 
 def settings_for(receiver, **over):
-    return WebhookSettings(base_url=receiver.url, token="test-token-123", **over)
+    return WebhookSettings(base_url=receiver.url, **{"token": "test-token-123", **over})
 
 
 def grade_payload(key):
@@ -241,3 +241,39 @@ def test_a_payload_under_a_missing_key_is_given_back_and_the_rest_is_recorded(st
     with pytest.raises(ConfigError):
         deliver_due(store, entity="user", settings=settings_for(receiver), owner="test")
     assert receiver.state.requests == 4
+
+
+# --- no personal data in clear in the event log, even in the backend's answers -----------------------------
+
+PERSON = {"username": "jdoe.private", "email": "jane.doe.private@example.org", "firstname": "Janeprivate",
+          "lastname": "Doeprivate"}
+
+
+def test_a_422_that_echoes_the_body_leaves_no_personal_data_in_any_table_or_log(store, receiver, caplog):
+    """The legacy backend is FastAPI: its 422 repeats the whole request body in ``detail[].input``."""
+    from moodle_sync.ops.replay import run_replay
+
+    token = "abc/def+ghi=tok"
+    ids = add_events(store, "user", [(k, 1) for k in range(1, 5)], payload=lambda k: {"userid": int(k), **PERSON})
+    receiver.state.control(reject_next=1, echo_token=True)
+    with caplog.at_level("DEBUG"):
+        result = deliver_due(store, entity="user", settings=settings_for(receiver, token=token, concurrency=1),
+                             owner="test")
+        assert (result.sent, result.dead) == (3, 1)
+        [answered] = [r for r in receiver.state.received if r["status"] == 422]
+        [dead] = [r for r in log_rows(store, "user") if r["status"] == "dead"]
+        assert dead["event_id"] == answered["event_id"] in ids
+        # what is kept: the status and where the backend's model failed, in our words
+        assert dead["last_error"].startswith("HTTP 422: validation error at body.webhook_version (missing)")
+        run_replay("moodle_sync_db", "moodle_sync_webhook", {"status": "dead", "dry_run": True})
+    assert dead["event_id"] in caplog.text  # the replay DAG logged the dead event...
+    tables = ["moodle_sync_event_log", "moodle_sync_delivery_attempt", "moodle_sync_endpoint_state"]
+    kept = []
+    for table in tables:  # every text column of every row, payloads aside (sealed)
+        rows = store.query(f"SELECT * FROM {table}")
+        kept += [str(v) for row in rows for v in row if isinstance(v, str)]
+    store.commit()
+    assert any("HTTP 422" in v for v in kept)  # the search does read the stored reasons
+    for text in kept + [caplog.text]:  # ...and neither it nor any table holds the echoed body or token
+        for secret in [*PERSON.values(), token, "abc%2Fdef", "abc\\/def"]:
+            assert secret not in text, (secret, text[:300])

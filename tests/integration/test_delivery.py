@@ -277,3 +277,40 @@ def test_a_422_that_echoes_the_body_leaves_no_personal_data_in_any_table_or_log(
     for text in kept + [caplog.text]:  # ...and neither it nor any table holds the echoed body or token
         for secret in [*PERSON.values(), token, "abc%2Fdef", "abc\\/def"]:
             assert secret not in text, (secret, text[:300])
+
+
+@pytest.mark.parametrize("dialect", ["mysql", "postgres"])
+def test_the_upgrade_removes_answer_text_an_older_version_stored(dialect):
+    """Migration 010: a log that an older version filled with the backend's 422 (the body echoed) keeps its status."""
+    from conftest import fresh_database, scratch_db
+    from moodle_sync.outbox import eventlog
+    from moodle_sync.outbox.sql import migrations, split_statements
+
+    old = fresh_database(dialect, scratch_db("mzs_test_answers"), "moodle_sync_db")
+    try:
+        old.execute(old.sql("eventlog", "migrations_table"))
+        for version, name, body in migrations(dialect):  # the event log as version 009 left it
+            if version < 10:
+                for statement in split_statements(body):
+                    old.execute(statement)
+                old.execute(old.sql("eventlog", "record_migration"), {"version": version, "name": name})
+        echoed = 'HTTP 422: {"detail": [{"input": {"email": "jane.doe.private@example.org"}}]}'
+        [eid] = add_events(old, "user", [(1, 1)])
+        old.execute("UPDATE moodle_sync_event_log SET status = 'dead', last_error = %(e)s", {"e": echoed})
+        old.execute("INSERT INTO moodle_sync_delivery_attempt (event_id, attempt, started_at, duration_ms, http_status, "
+                    "outcome, error_class, response_excerpt) VALUES (%(id)s, 1, %(t)s, 5, 422, 'dead', 'http_4xx', "
+                    "%(e)s), (%(id)s, 2, %(t)s, 5, 200, 'retry', 'deduplicated', %(d)s), (%(id)s, 3, %(t)s, 5, NULL, "
+                    "'retry', 'network', 'network: ClientConnectorError: refused')",
+                    {"id": eid, "t": old.ts(utcnow()), "e": echoed, "d": '{"message": "Duplicate for jane"}'})
+        eventlog.set_endpoint_state(old, "http://crm/api", "paused", 'HTTP 401: {"detail": "jane.doe.private"}')
+        assert eventlog.migrate(old) == [v for v, _, _ in migrations(dialect) if v >= 10]
+        [(last_error,)] = old.query("SELECT last_error FROM moodle_sync_event_log")
+        excerpts = [r[0] for r in old.query("SELECT response_excerpt FROM moodle_sync_delivery_attempt ORDER BY attempt")]
+        old.commit()
+        assert last_error == "HTTP 422 (answer not kept: it may echo the payload)"
+        assert excerpts == ["HTTP 422 (answer not kept: it may echo the payload)", "deduplicated (answer not kept)",
+                            "network: ClientConnectorError: refused"]  # the sync's own words stay
+        assert eventlog.endpoint_state(old, "http://crm/api") == (
+            "paused", "HTTP 401 (answer not kept: it may echo the payload)")
+    finally:
+        old.close()

@@ -443,18 +443,17 @@ def _skip_not_taken(store: Database, settings: WebhookSettings, cipher: PayloadC
 
 
 def _outcomes(batch: list[dict], answers: list[Answer], store: Database, policy: RetryPolicy, result,
-              run_id, task_id, remembered: tuple[str, ...] = ()) -> tuple[dict, str | None, bool, str | None]:
+              run_id, task_id, remembered: tuple[str, ...] = ()) -> tuple[dict, str | None, bool]:
     """Classify a batch's answers into the rows ``eventlog.record_results`` stores. ``remembered``: prefixes
     of the event types whose key the backend remembers (KEYED_MEMORY): their failed attempts are retried no
     sooner than the backend's window after the answer, whatever the backoff or a ``Retry-After`` says.
-    Also returns why the endpoint pauses, whether it throttles, and the first missing key's message."""
+    Also returns why the endpoint pauses and whether it throttles."""
     now = utcnow()
     ts_now = store.ts(now)
     out = {"sent": [], "failed": [], "deduplicated": [], "dead": [], "released": [], "attempts": []}
-    pause_reason, throttled, key_missing = None, False, None
+    pause_reason, throttled = None, False
     for event, answer in zip(batch, answers):
         if answer.error_class == "key_missing":  # not sent: given back untouched, the task fails after the batch
-            key_missing = key_missing or answer.excerpt
             out["released"].append({"id": event["id"]})
             continue
         outcome = classify(answer.status, answer.error_class, answer.action)
@@ -492,7 +491,7 @@ def _outcomes(batch: list[dict], answers: list[Answer], store: Database, policy:
     result.failed += len(out["failed"])
     result.deduplicated += len(out["deduplicated"])
     result.dead += len(out["dead"])
-    return out, pause_reason, throttled, key_missing
+    return out, pause_reason, throttled
 
 
 async def _deliver(store: Database, settings: WebhookSettings, hook: WebhookHook, cipher: PayloadCipher, *,
@@ -530,8 +529,9 @@ async def _deliver(store: Database, settings: WebhookSettings, hook: WebhookHook
         while batch:
             sending = asyncio.gather(*(send(e) for e in batch))
             answers = await sending
-            out, pause_reason, throttled, key_missing = _outcomes(batch, answers, store, settings.policy, result,
-                                                                  run_id, task_id, remembered)
+            out, pause_reason, throttled = _outcomes(batch, answers, store, settings.policy, result, run_id, task_id,
+                                                     remembered)
+            key_missing = next((a.excerpt for a in answers if a.error_class == "key_missing"), None)
             stop = bool(pause_reason or throttled or key_missing)
 
             def record_and_claim_next():

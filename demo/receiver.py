@@ -86,6 +86,12 @@ class WebhookEvent(BaseModel):
     timestamp: Optional[int] = Field(default=None)
 
 
+class NewerWebhookEvent(WebhookEvent):
+    """A newer backend's model, which requires a field the sender does not send (control ``reject_next``)."""
+
+    webhook_version: str = Field(...)
+
+
 class _MissingGradeField(Exception):
     """The handler's own 400 for a missing student_id/assignment_id: caught, it becomes a 500 ``Error: ``."""
 
@@ -195,12 +201,13 @@ class ReceiverState:
         self.crm_writes: list[dict] = []
         self.requests = 0
         self.raw: list[tuple[dict, bytes]] = []  # (headers, body) of requests answered 200
+        self.streamed: list[int] = []  # bytes written of each endless answer before the client hung up
         self.random = random.Random(seed)
         self.control()
 
     def control(self, fail_status=None, fail_next=0, fail_rate=0.0, retry_after=None, delay_seconds=0.0,
                 delay_next=0, reset_next=0, crm_fail_next=0, echo_token=False, long_body=0,
-                long_body_success=False):
+                long_body_success=False, content_type=None, error_body=None, endless_body=False, reject_next=0):
         """Set every failure mode at once (no argument: none).
 
         fail_status for the next fail_next requests (or a fail_rate share, 500 by default), with an optional
@@ -209,7 +216,12 @@ class ReceiverState:
         backend would); reset_next connections reset; crm_fail_next grades fail in the handler with the backend's
         500 ``Error: ...`` after their key was remembered (the CRM unreachable). echo_token: error bodies repeat
         the request's bearer token verbatim, URL-encoded and as PHP's json_encode writes it (``\\/``).
-        long_body: error bodies (with long_body_success, also 200 bodies) padded to at least that many bytes."""
+        long_body: error bodies (with long_body_success, also 200 bodies) padded to at least that many bytes.
+        content_type: the Content-Type header of error answers (a charset Python does not know, say); error_body:
+        the text of error answers instead of the JSON (NUL and control characters, say); endless_body: error
+        answers announce 1 GB and stream it until the client hangs up (``streamed``: bytes written to each).
+        reject_next: the next N well-formed bodies fail a newer backend's model (a required field missing), and
+        the 422 echoes the whole body in ``detail[].input``, personal data included, as FastAPI does."""
         with self.lock:
             self.fail_status, self.fail_next, self.fail_rate = fail_status, int(fail_next), float(fail_rate)
             self.retry_after = retry_after
@@ -217,6 +229,8 @@ class ReceiverState:
             self.crm_fail_next = int(crm_fail_next)
             self.echo_token, self.long_body, self.long_body_success = bool(echo_token), int(long_body), \
                 bool(long_body_success)
+            self.content_type, self.error_body, self.endless_body = content_type, error_body, bool(endless_body)
+            self.reject_next = int(reject_next)
 
     def decide(self) -> tuple[str | None, int | None, float]:
         """(action, status, delay): action None (answer normally), 'fail' or 'reset'."""
@@ -250,6 +264,13 @@ class ReceiverState:
         """What a restart of the backend's process does to its memory."""
         with self.lock:
             self.grade_memory.clear()
+
+    def take_rejection(self) -> bool:
+        with self.lock:
+            if self.reject_next > 0:
+                self.reject_next -= 1
+                return True
+            return False
 
     def take_crm_failure(self) -> bool:
         with self.lock:
@@ -322,7 +343,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
-        self.send_header("Content-Type", "application/json")
+        if "Content-Type" not in (headers or {}):
+            self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -381,7 +403,33 @@ class _Handler(BaseHTTPRequestHandler):
                     "sequence": body["event_data"].get("sequence"), "duplicate": duplicate,
                     "entity_key": _entity_key(body), "authorization": self.headers.get("Authorization"),
                     "header_names": sorted(k.lower() for k in self.headers.keys())})
+        if status >= 300 and self.state.endless_body:
+            return self._stream(status, headers)
+        if status >= 300 and self.state.content_type:
+            headers = {**(headers or {}), "Content-Type": self.state.content_type}
+        if status >= 300 and self.state.error_body is not None:
+            return self._reply(status, str(self.state.error_body).encode(), headers)
         self._reply(status, self._dress(status, payload), headers)
+
+    def _stream(self, status: int, headers: dict | None):
+        """An answer that announces 1 GB and writes it until the client hangs up (never held in memory)."""
+        chunk, total, written = (_FILLER * 1600).encode()[:65536], 1 << 30, 0
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(total))
+        self.end_headers()
+        try:
+            while written < total:
+                self.wfile.write(chunk[:total - written])
+                written += len(chunk[:total - written])
+        except OSError:  # the client dropped the connection: what a capped reader must do
+            pass
+        finally:
+            self.close_connection = True
+            with self.state.lock:
+                self.state.streamed.append(written)
 
     def _dress(self, status: int, payload: dict) -> bytes:
         """The answer's bytes; when told to, an error answer echoes the bearer token (at its start and, in a long
@@ -476,6 +524,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._answer(422, {"detail": fastapi_errors(exc.errors(include_url=False))},
                                 **({"body": body, **_ids(body)} if isinstance(body, dict) else {}))
         ids = {"body": body, "event_id": event.event_id, "event_type": event.event_type}
+        if state.take_rejection():
+            try:
+                NewerWebhookEvent.model_validate(body)
+            except ValidationError as exc:
+                return self._answer(422, {"detail": fastapi_errors(exc.errors(include_url=False))}, **ids)
         if event.event_type not in ACCEPTED_TYPES:
             return self._answer(400, {"detail": f"Unsupported event type: {event.event_type}"}, **ids)
         if event.event_type != "grade_updated":

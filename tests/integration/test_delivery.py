@@ -14,7 +14,7 @@ from moodle_sync.delivery.webhook import WebhookSettings, deliver_due, settings_
 
 
 def settings_for(receiver, **over):
-    return WebhookSettings(base_url=receiver.url, token="test-token-123", **over)
+    return WebhookSettings(base_url=receiver.url, **{"token": "test-token-123", **over})
 
 
 def grade_payload(key):
@@ -136,3 +136,181 @@ def test_connection_extras_never_reach_the_wire_as_headers(store, receiver, monk
         assert "whsec_" not in wire and "test-token-123" not in wire
 
 
+
+
+# --- one bad answer or row fails that event, not the batch ---------------------------------------------------
+
+def log_rows(store, entity):
+    """The rows as stored, payloads left sealed (``events()`` opens them, and an altered one does not open)."""
+    rows = store.query("SELECT event_id, entity_key, status, attempts, last_error, next_retry_at FROM "
+                       "moodle_sync_event_log WHERE entity_type = %(e)s ORDER BY id", {"e": entity})
+    store.commit()
+    return [dict(zip(["event_id", "entity_key", "status", "attempts", "last_error", "next_retry_at"], r),
+                 event_id=str(r[0])) for r in rows]
+
+
+def attempt_rows(store):
+    rows = store.query("SELECT event_id, outcome, error_class, response_excerpt FROM moodle_sync_delivery_attempt "
+                       "ORDER BY id")
+    store.commit()
+    return [dict(zip(["event_id", "outcome", "error_class", "excerpt"], r), event_id=str(r[0])) for r in rows]
+
+
+def stored_clean(text):
+    """Fit for any table and page: no NUL, control or format character, at most 2 KB of UTF-8."""
+    import unicodedata
+
+    return len(text.encode()) <= 2048 and not any(unicodedata.category(c) in ("Cc", "Cf", "Cs") for c in text)
+
+
+@pytest.mark.parametrize("control, error_class", [
+    (dict(fail_status=503, retry_after="99999999999999"), "throttled"),  # OverflowError before
+    (dict(fail_status=429, retry_after="\xc2\xb2"), "throttled"),  # '²' in UTF-8 on the wire: ValueError before
+    (dict(fail_status=500, content_type="text/plain; charset=base64", error_body="no such charset"), "http_5xx"),
+    (dict(fail_status=500, error_body="Error: \x00 NUL \x01\x1b[31m\x7f in the answer"), "http_5xx"),  # DataError
+    (dict(fail_status=500, endless_body=True), "http_5xx"),  # 1 GB announced, streamed until the client hangs up
+], ids=["retry-after-overflow", "retry-after-superscript", "unknown-charset", "nul-in-body", "endless-body"])
+def test_one_bad_answer_fails_its_event_and_the_rest_of_the_batch_is_delivered(store, receiver, control, error_class):
+    add_events(store, "user", [(k, 1) for k in range(1, 11)])
+    receiver.state.control(fail_next=1, **control)
+    result = deliver_due(store, entity="user", settings=settings_for(receiver, concurrency=4, batch_size=10),
+                         owner="test")
+    assert (result.attempted, result.sent, result.failed) == (10, 9, 1)
+    rows = log_rows(store, "user")
+    [bad] = [r for r in rows if r["status"] != "sent"]
+    assert bad["status"] == "failed" and bad["last_error"].startswith(f"HTTP {control['fail_status']}")
+    assert stored_clean(bad["last_error"])
+    assert as_utc(bad["next_retry_at"]) <= utcnow() + dt.timedelta(hours=1, minutes=16)  # cap + grace at most
+    [attempt] = [a for a in attempt_rows(store) if a["event_id"] == bad["event_id"]]
+    assert attempt["error_class"] == error_class and stored_clean(attempt["excerpt"])
+    assert len(attempt_rows(store)) == 10  # every outcome recorded, in one go
+    # recorded: the next run re-sends nothing, not even the events the backend took
+    requests = receiver.state.requests
+    assert deliver_due(store, entity="user", settings=settings_for(receiver), owner="test").attempted == 0
+    assert receiver.state.requests == requests == 10
+    if control.get("endless_body"):  # the client read its 64 KiB and hung up, long before the gigabyte
+        from conftest import wait_until
+
+        assert wait_until(lambda: receiver.state.streamed)
+        assert receiver.state.streamed[0] < 64 * 1024 * 1024, receiver.state.streamed
+
+
+def _alter_payload(store, entity, key, change):
+    [(stored,)] = store.query("SELECT payload FROM moodle_sync_event_log WHERE entity_type = %(e)s AND "
+                              "entity_key = %(k)s", {"e": entity, "k": key})
+    store.execute("UPDATE moodle_sync_event_log SET payload = %(p)s WHERE entity_type = %(e)s AND entity_key = %(k)s",
+                  {"p": change(bytes(stored)), "e": entity, "k": key})
+    store.commit()
+
+
+def test_a_payload_that_does_not_decrypt_goes_dead_at_once_naming_its_event(store, receiver):
+    users = add_events(store, "user", [(k, 1) for k in range(1, 6)])
+    grades = add_events(store, "grade", [(f"{k}:1", 1) for k in range(1, 4)], payload=grade_payload)
+    flip = lambda raw: raw[:-1] + bytes([raw[-1] ^ 1])  # one byte of the tag changed
+    _alter_payload(store, "user", "3", flip)
+    _alter_payload(store, "grade", "2:1", flip)  # a grade's payload is opened at the claim too (grade_items)
+    result = deliver_due(store, settings=settings_for(receiver, concurrency=2), owner="test")
+    assert (result.sent, result.dead) == (6, 2)
+    for entity, ids, bad_key in (("user", users, "3"), ("grade", grades, "2:1")):
+        rows = {r["entity_key"]: r for r in log_rows(store, entity)}
+        bad = rows.pop(bad_key)
+        assert (bad["status"], bad["next_retry_at"]) == ("dead", None)
+        assert bad["event_id"] in bad["last_error"] and "does not decrypt" in bad["last_error"]
+        assert {r["status"] for r in rows.values()} == {"sent"}
+        assert bad["event_id"] not in {d["event_id"] for d in receiver.state.deliveries}  # never sent
+        [attempt] = [a for a in attempt_rows(store) if a["event_id"] == bad["event_id"]]
+        assert (attempt["outcome"], attempt["error_class"]) == ("dead", "payload")
+    assert receiver.state.requests == 6
+
+
+def test_a_payload_under_a_missing_key_is_given_back_and_the_rest_is_recorded(store, receiver):
+    from cryptography.fernet import Fernet
+
+    from moodle_sync.config import ConfigError
+    from moodle_sync.outbox.crypto import PayloadCipher, key_id, parse_keys
+
+    ids = add_events(store, "user", [(k, 1) for k in range(1, 6)])
+    other = parse_keys(Fernet.generate_key().decode())[0]
+    _alter_payload(store, "user", "4", lambda raw: PayloadCipher((other,)).seal(b'{"userid": 4}', ids[3]))
+    with pytest.raises(ConfigError, match=key_id(other)):
+        deliver_due(store, entity="user", settings=settings_for(receiver), owner="test")
+    rows = {r["entity_key"]: r for r in log_rows(store, "user")}
+    assert (rows["4"]["status"], rows["4"]["attempts"]) == ("pending", 0)  # untouched, for when the key is back
+    assert {rows[k]["status"] for k in "1235"} == {"sent"} and receiver.state.requests == 4
+    # given back, not held: the next run claims it again (and stops again)
+    with pytest.raises(ConfigError):
+        deliver_due(store, entity="user", settings=settings_for(receiver), owner="test")
+    assert receiver.state.requests == 4
+
+
+# --- no personal data in clear in the event log, even in the backend's answers -----------------------------
+
+PERSON = {"username": "jdoe.private", "email": "jane.doe.private@example.org", "firstname": "Janeprivate",
+          "lastname": "Doeprivate"}
+
+
+def test_a_422_that_echoes_the_body_leaves_no_personal_data_in_any_table_or_log(store, receiver, caplog):
+    """The legacy backend is FastAPI: its 422 repeats the whole request body in ``detail[].input``."""
+    from moodle_sync.ops.replay import run_replay
+
+    token = "abc/def+ghi=tok"
+    ids = add_events(store, "user", [(k, 1) for k in range(1, 5)], payload=lambda k: {"userid": int(k), **PERSON})
+    receiver.state.control(reject_next=1, echo_token=True)
+    with caplog.at_level("DEBUG"):
+        result = deliver_due(store, entity="user", settings=settings_for(receiver, token=token, concurrency=1),
+                             owner="test")
+        assert (result.sent, result.dead) == (3, 1)
+        [answered] = [r for r in receiver.state.received if r["status"] == 422]
+        [dead] = [r for r in log_rows(store, "user") if r["status"] == "dead"]
+        assert dead["event_id"] == answered["event_id"] in ids
+        # what is kept: the status and where the backend's model failed, in our words
+        assert dead["last_error"].startswith("HTTP 422: validation error at body.webhook_version (missing)")
+        run_replay("moodle_sync_db", "moodle_sync_webhook", {"status": "dead", "dry_run": True})
+    assert dead["event_id"] in caplog.text  # the replay DAG logged the dead event...
+    tables = ["moodle_sync_event_log", "moodle_sync_delivery_attempt", "moodle_sync_endpoint_state"]
+    kept = []
+    for table in tables:  # every text column of every row, payloads aside (sealed)
+        rows = store.query(f"SELECT * FROM {table}")
+        kept += [str(v) for row in rows for v in row if isinstance(v, str)]
+    store.commit()
+    assert any("HTTP 422" in v for v in kept)  # the search does read the stored reasons
+    for text in kept + [caplog.text]:  # ...and neither it nor any table holds the echoed body or token
+        for secret in [*PERSON.values(), token, "abc%2Fdef", "abc\\/def"]:
+            assert secret not in text, (secret, text[:300])
+
+
+@pytest.mark.parametrize("dialect", ["mysql", "postgres"])
+def test_the_upgrade_removes_answer_text_an_older_version_stored(dialect):
+    """Migration 010: a log that an older version filled with the backend's 422 (the body echoed) keeps its status."""
+    from conftest import fresh_database, scratch_db
+    from moodle_sync.outbox import eventlog
+    from moodle_sync.outbox.sql import migrations, split_statements
+
+    old = fresh_database(dialect, scratch_db("mzs_test_answers"), "moodle_sync_db")
+    try:
+        old.execute(old.sql("eventlog", "migrations_table"))
+        for version, name, body in migrations(dialect):  # the event log as version 009 left it
+            if version < 10:
+                for statement in split_statements(body):
+                    old.execute(statement)
+                old.execute(old.sql("eventlog", "record_migration"), {"version": version, "name": name})
+        echoed = 'HTTP 422: {"detail": [{"input": {"email": "jane.doe.private@example.org"}}]}'
+        [eid] = add_events(old, "user", [(1, 1)])
+        old.execute("UPDATE moodle_sync_event_log SET status = 'dead', last_error = %(e)s", {"e": echoed})
+        old.execute("INSERT INTO moodle_sync_delivery_attempt (event_id, attempt, started_at, duration_ms, http_status, "
+                    "outcome, error_class, response_excerpt) VALUES (%(id)s, 1, %(t)s, 5, 422, 'dead', 'http_4xx', "
+                    "%(e)s), (%(id)s, 2, %(t)s, 5, 200, 'retry', 'deduplicated', %(d)s), (%(id)s, 3, %(t)s, 5, NULL, "
+                    "'retry', 'network', 'network: ClientConnectorError: refused')",
+                    {"id": eid, "t": old.ts(utcnow()), "e": echoed, "d": '{"message": "Duplicate for jane"}'})
+        eventlog.set_endpoint_state(old, "http://crm/api", "paused", 'HTTP 401: {"detail": "jane.doe.private"}')
+        assert eventlog.migrate(old) == [v for v, _, _ in migrations(dialect) if v >= 10]
+        [(last_error,)] = old.query("SELECT last_error FROM moodle_sync_event_log")
+        excerpts = [r[0] for r in old.query("SELECT response_excerpt FROM moodle_sync_delivery_attempt ORDER BY attempt")]
+        old.commit()
+        assert last_error == "HTTP 422 (answer not kept: it may echo the payload)"
+        assert excerpts == ["HTTP 422 (answer not kept: it may echo the payload)", "deduplicated (answer not kept)",
+                            "network: ClientConnectorError: refused"]  # the sync's own words stay
+        assert eventlog.endpoint_state(old, "http://crm/api") == (
+            "paused", "HTTP 401 (answer not kept: it may echo the payload)")
+    finally:
+        old.close()

@@ -70,9 +70,10 @@ def test_signed_deliveries_verify_at_the_receiver_and_a_wrong_secret_pauses_the_
     ids = add_events(store, "user", [(1, 1), (2, 1), (3, 1)])
     with Receiver(token=TOKEN, signing_secrets=secret) as receiver:
         wrong = WebhookSettings(base_url=receiver.url, token=TOKEN, signing_keys=(os.urandom(32),))
-        with pytest.raises(EndpointPaused, match="Invalid signature"):  # 401: no event is spent
+        with pytest.raises(EndpointPaused, match="HTTP 401"):  # no event is spent; the answer's text is not kept
             deliver_due(store, wrong, owner="t")
         assert [e["status"] for e in events(store)] == ["pending"] * 3 and not receiver.state.events
+        assert receiver.state.received[0]["status"] == 401 and receiver.state.verified == 0  # refused: the signature
         eventlog.set_endpoint_state(store, wrong.endpoint_id, "ok")  # what resume_endpoint does
         store.commit()
         right = WebhookSettings(base_url=receiver.url, token=TOKEN, signing_keys=(key,))

@@ -9,7 +9,7 @@ import random
 import pytest
 
 from moodle_sync.outbox.db import utcnow
-from moodle_sync.delivery.policy import RETRY_AFTER_GRACE, RetryPolicy, classify, parse_retry_after
+from moodle_sync.delivery.policy import RETRY_AFTER_GRACE, RETRY_AFTER_MAX, RetryPolicy, classify, parse_retry_after
 
 
 @pytest.mark.parametrize("status, error_class, kind, cls", [
@@ -53,3 +53,19 @@ def test_budget_is_spent_by_attempts_or_age():
     now = utcnow()
     assert not policy.exhausted(2, now, now) and policy.exhausted(3, now, now)
     assert policy.exhausted(1, now - dt.timedelta(hours=73), now)
+
+
+@pytest.mark.parametrize("value", ["99999999999999", "9" * 400, "²", "١٢٠", "-5", "1e9", "Fri, 31 Dec 9999 23:59:59 GMT",
+                                   "Mon, 99 Foo 0000 99:99:99 GMT", "\x00", "12 0"])
+def test_a_hostile_retry_after_never_raises_and_stays_within_a_day(value):
+    now = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)
+    wait = parse_retry_after(value, now)
+    assert wait is None or dt.timedelta(0) <= wait <= RETRY_AFTER_MAX
+    policy = RetryPolicy()
+    assert now < policy.next_attempt_at(now, 1, wait) <= now + policy.cap + RETRY_AFTER_GRACE
+
+
+def test_a_retry_after_past_the_limit_is_clamped_not_dropped():
+    now = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)
+    assert parse_retry_after("99999999999999", now) == RETRY_AFTER_MAX
+    assert parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now) == RETRY_AFTER_MAX

@@ -22,10 +22,15 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import random
+import re
 from dataclasses import dataclass
 
 #: How far past the cap a server's Retry-After may push the next attempt.
 RETRY_AFTER_GRACE = dt.timedelta(minutes=15)
+#: The longest Retry-After read as such; a longer one (or a date further off) is clamped to it.
+RETRY_AFTER_MAX = dt.timedelta(days=1)
+_MAX_SECONDS = int(RETRY_AFTER_MAX.total_seconds())
+_SECONDS = re.compile(r"[0-9]{1,400}", re.ASCII)
 
 RETRYABLE_STATUS = {408, 425, 429}
 
@@ -37,14 +42,15 @@ DEDUP_MARGIN = dt.timedelta(seconds=2)
 class Outcome:
     kind: str  # 'sent' | 'retry' | 'dead' | 'pause'
     error_class: str | None  # network, timeout, tls, http_3xx, http_4xx, http_5xx, throttled, gone, auth,
-    #                          deduplicated
+    #                          deduplicated, payload
 
 
 def classify(status: int | None, error_class: str | None = None, action: str | None = None) -> Outcome:
     """Outcome of one attempt: ``status`` is the HTTP status, None when no answer came (then ``error_class``);
     ``action`` the ``action`` of the JSON answer, if any."""
     if status is None:
-        return Outcome("retry", error_class or "network")
+        # a stored payload that cannot be opened or encoded never will be: dead, without a request
+        return Outcome("dead", error_class) if error_class == "payload" else Outcome("retry", error_class or "network")
     if 200 <= status < 300:
         return Outcome("retry", "deduplicated") if action == "deduplicated" else Outcome("sent", None)
     if status == 410:
@@ -110,16 +116,18 @@ class RetryPolicy:
 
 
 def parse_retry_after(value: str | None, now: dt.datetime) -> dt.timedelta | None:
-    """``Retry-After`` as a duration: delta-seconds or an HTTP date; None when absent or unreadable."""
+    """``Retry-After`` as a duration: delta-seconds (ASCII digits) or an HTTP date, clamped to RETRY_AFTER_MAX;
+    None when absent or unreadable. Never raises: it is a server's word, not ours."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return dt.timedelta(seconds=int(value))
+    if _SECONDS.fullmatch(value):
+        # compared as an integer first: timedelta() of a 14-digit value overflows
+        return min(dt.timedelta(seconds=min(int(value), _MAX_SECONDS)), RETRY_AFTER_MAX)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.timezone.utc)
+        return min(max(when - now, dt.timedelta(0)), RETRY_AFTER_MAX)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    return max(when - now, dt.timedelta(0))

@@ -18,6 +18,7 @@ import math
 import re
 import ssl
 import time
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -34,10 +35,14 @@ from moodle_sync.config import WEBHOOK_CONN_ID, ConfigError
 log = logging.getLogger(__name__)
 
 DEFAULT_ENDPOINT = "/api/v1/webhooks"
+#: At most this many bytes (UTF-8) of a stored reason (``last_error``, ``response_excerpt``).
 EXCERPT_BYTES = 2048
-#: At most this much of an answer is read: enough for the backend's JSON answer and its ``action``.
+#: At most this much of an answer is read, then the connection is dropped: enough for the backend's JSON answer,
+#: its ``action`` and a 422's error locations.
 READ_BYTES = 64 * 1024
 ACTION_CHARS = 32
+#: Error classes of events that can never be sent as stored: ``dead`` at once, without a request.
+UNSENDABLE = "payload"
 #: Event types whose key the backend remembers for ``dedup_window_seconds``, per payload profile: the legacy
 #: backend's grade handler (../shared/contracts/LEGACY_WEBHOOK.md, "Responses"). A retry of a failed one waits
 #: out that window; an answer ``deduplicated`` is handled for every type and profile.
@@ -237,6 +242,56 @@ def _redact(text: str, settings: WebhookSettings) -> str:
     return text[:EXCERPT_BYTES]
 
 
+def clean_text(text: str, limit: int = EXCERPT_BYTES) -> str:
+    """``text`` fit to store and show: control and format characters, NUL and lone surrogates become spaces (a NUL
+    is a DataError on PostgreSQL), cut to ``limit`` bytes of UTF-8 on a whole character."""
+    text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Cs") else c for c in text)
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
+
+
+#: What a stored reason may take of an answer's words: a field name, an error type, a code. Never free text.
+_TOKEN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_MEDIA_TYPE = re.compile(r"[A-Za-z0-9.+-]{1,40}/[A-Za-z0-9.+-]{1,60}")
+LOCATIONS_KEPT = 5
+
+
+def _token(value) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    return str(value) if _TOKEN.fullmatch(str(value)) else None
+
+
+def answer_reason(status: int, raw: bytes, content_type: str | None, capped: bool = False) -> str:
+    """What is kept of a non-2xx answer: its status and, of a JSON answer, only tokens that cannot carry the
+    payload's values (FastAPI's error locations and types, a ``code``). Never the answer's text: FastAPI's 422
+    repeats the whole request body (names, emails) in ``detail[].input``, a 500 may quote it too."""
+    reason = f"HTTP {status}"
+    value = None
+    if raw.lstrip().startswith(b"{"):
+        try:
+            value = json.loads(raw)
+        except ValueError:  # not JSON, or cut at READ_BYTES
+            value = None
+    if isinstance(value, dict):
+        detail = value.get("detail")
+        if isinstance(detail, list) and detail:
+            where = []
+            for item in detail[:LOCATIONS_KEPT]:
+                item = item if isinstance(item, dict) else {}
+                loc = item.get("loc") if isinstance(item.get("loc"), list) else []
+                path = ".".join(t for t in map(_token, loc) if t is not None)
+                where.append(f"{path or '?'} ({_token(item.get('type')) or '?'})")
+            more = len(detail) - LOCATIONS_KEPT
+            reason += ": validation error at " + ", ".join(where) + (f" and {more} more" if more > 0 else "")
+        code = _token(value.get("code", value.get("error_code")))
+        if code:
+            reason += f" [code {code}]"
+    media = (content_type or "").split(";")[0].strip()
+    media = media if _MEDIA_TYPE.fullmatch(media) else "unknown type"
+    size = f"over {len(raw)}" if capped else str(len(raw))
+    return reason + f" (answer of {size} bytes of {media} not kept: it may echo the payload)"
+
+
 class _Sender:
     """POSTs on one aiohttp session set up from the hook's resolved configuration (base URL, headers, timeouts,
     TLS, no redirects). Requests go straight to that session: the hook's per-request path wraps each call in
@@ -275,7 +330,8 @@ def answer_action(raw: bytes) -> str | None:
     return _ACTION_JUNK.sub("_", str(action).strip())[:ACTION_CHARS] or None
 
 
-async def _read_capped(response, limit: int = READ_BYTES) -> bytes:
+async def _read_capped(response, limit: int = READ_BYTES) -> tuple[bytes, bool]:
+    """Up to ``limit`` bytes of the answer, and whether there was more (then the caller drops the connection)."""
     chunks, size = [], 0
     while size < limit:
         chunk = await response.content.read(limit - size)
@@ -283,7 +339,18 @@ async def _read_capped(response, limit: int = READ_BYTES) -> bytes:
             break
         chunks.append(chunk)
         size += len(chunk)
-    return b"".join(chunks)
+    return b"".join(chunks), size >= limit and not response.content.at_eof()
+
+
+def _unsendable(event: dict, exc: Exception) -> str:
+    from cryptography.exceptions import InvalidTag
+
+    if isinstance(exc, InvalidTag):
+        why = "the stored payload does not decrypt (InvalidTag: altered, or copied from another event)"
+    else:  # the class only: a decoder's message may quote the payload
+        why = f"the stored payload cannot be read or encoded ({type(exc).__name__})"
+    return f"event {event['event_id']} ({event.get('event_type')} {event.get('entity_type')} " \
+           f"{event.get('entity_key')}): {why}; dead without a request"
 
 
 async def _post(sender: _Sender, settings: WebhookSettings, event: dict, body_for) -> Answer:
@@ -293,25 +360,42 @@ async def _post(sender: _Sender, settings: WebhookSettings, event: dict, body_fo
     status = error_class = excerpt = retry_after = action = None
     try:
         body, headers = body_for(event)
+    except ConfigError as exc:  # its key is not in the connection: the operator's fix, not the event's fault
+        return Answer(None, "key_missing", clean_text(str(exc)), None, started_at, 0)
+    except Exception as exc:
+        excerpt = _unsendable(event, exc)
+        log.error("%s", excerpt)
+        return Answer(None, UNSENDABLE, clean_text(excerpt), None, started_at, 0)
+    try:
         response = await sender.post(body, headers)
-        try:
-            raw = await _read_capped(response)
-        finally:
-            response.release()
         status = response.status
+        try:
+            raw, capped = await _read_capped(response)
+        except BaseException:
+            response.close()
+            raise
+        if capped:  # the rest is never read: drop the connection rather than drain or reuse it
+            response.close()
+        else:
+            response.release()
         retry_after = response.headers.get("Retry-After")
         action = answer_action(raw)
         if not 200 <= status < 300:
-            excerpt = _redact(f"HTTP {status}: {raw.decode('utf-8', 'replace')}", settings)
+            excerpt = _redact(answer_reason(status, raw, response.headers.get("Content-Type"), capped), settings)
         elif action == "deduplicated":
-            excerpt = _redact(raw.decode("utf-8", "replace"), settings)
+            excerpt = f"HTTP {status}: deduplicated (the backend remembered this key and did not apply it)"
     except asyncio.TimeoutError:
         error_class, excerpt = "timeout", f"timeout: no complete answer within {settings.timeout:g} s"
     except (aiohttp.ClientSSLError, aiohttp.ClientConnectorCertificateError, ssl.SSLError) as exc:
         error_class, excerpt = "tls", _redact(f"tls: {exc}", settings)
-    except (aiohttp.ClientError, OSError) as exc:
+    except (aiohttp.ClientConnectorError, ConnectionError) as exc:  # before any answer: our own words
         error_class, excerpt = "network", _redact(f"network: {type(exc).__name__}: {exc}", settings)
-    return Answer(status, error_class, excerpt, retry_after, started_at, int((time.monotonic() - t0) * 1000), action)
+    except Exception as exc:  # a broken answer (its text may quote the request): the class only
+        if status is None:
+            error_class = "network"
+        excerpt = f"{f'HTTP {status}' if status else 'network'}: the answer could not be read ({type(exc).__name__})"
+    return Answer(status, error_class, clean_text(excerpt) if excerpt else None, retry_after, started_at,
+                  int((time.monotonic() - t0) * 1000), action)
 
 
 def _body_builder(settings: WebhookSettings, cipher: PayloadCipher):
@@ -340,8 +424,14 @@ def _skip_not_taken(store: Database, settings: WebhookSettings, cipher: PayloadC
     taken, skipped = [], []
     for event in batch:
         if event["event_type"].startswith("grade."):
-            event["opened"] = cipher.open(event["payload"], event["event_id"])
-            reason = skip_reason(settings, None, event["event_type"], as_dict(event["opened"]))
+            try:
+                event["opened"] = cipher.open(event["payload"], event["event_id"])
+                data = as_dict(event["opened"])
+            except Exception:  # unreadable or its key missing: sending it decides and records that, per event
+                event.pop("opened", None)
+                taken.append(event)
+                continue
+            reason = skip_reason(settings, None, event["event_type"], data)
             if reason:
                 skipped.append({"id": event["id"], "error": reason})
                 continue
@@ -356,12 +446,16 @@ def _outcomes(batch: list[dict], answers: list[Answer], store: Database, policy:
               run_id, task_id, remembered: tuple[str, ...] = ()) -> tuple[dict, str | None, bool]:
     """Classify a batch's answers into the rows ``eventlog.record_results`` stores. ``remembered``: prefixes
     of the event types whose key the backend remembers (KEYED_MEMORY): their failed attempts are retried no
-    sooner than the backend's window after the answer, whatever the backoff or a ``Retry-After`` says."""
+    sooner than the backend's window after the answer, whatever the backoff or a ``Retry-After`` says.
+    Also returns why the endpoint pauses and whether it throttles."""
     now = utcnow()
     ts_now = store.ts(now)
     out = {"sent": [], "failed": [], "deduplicated": [], "dead": [], "released": [], "attempts": []}
     pause_reason, throttled = None, False
     for event, answer in zip(batch, answers):
+        if answer.error_class == "key_missing":  # not sent: given back untouched, the task fails after the batch
+            out["released"].append({"id": event["id"]})
+            continue
         outcome = classify(answer.status, answer.error_class, answer.action)
         attempt = event["attempts"] + 1  # every request, answers "deduplicated" included
         budget_spent = attempt - event.get("deduplicated", 0)  # those do not spend the budget
@@ -436,7 +530,8 @@ async def _deliver(store: Database, settings: WebhookSettings, hook: WebhookHook
             answers = await sending
             out, pause_reason, throttled = _outcomes(batch, answers, store, settings.policy, result, run_id, task_id,
                                                      remembered)
-            stop = bool(pause_reason or throttled)
+            key_missing = next((a.excerpt for a in answers if a.error_class == "key_missing"), None)
+            stop = bool(pause_reason or throttled or key_missing)
 
             def record_and_claim_next():
                 eventlog.record_results(store, owner, **out)
@@ -457,6 +552,8 @@ async def _deliver(store: Database, settings: WebhookSettings, hook: WebhookHook
                     "consumed. Fix the endpoint or the token, then resume with the moodle_sync_replay DAG "
                     "(param resume_endpoint=true)."
                 )
+            if key_missing:
+                raise ConfigError(key_missing)
             if throttled:
                 log.warning("the backend is throttling (429/503): this run stops claiming more events")
     finally:

@@ -280,3 +280,26 @@ def test_an_error_text_with_a_connection_secret_is_redacted_in_the_message(three
     load_channels()
     n = task_failure_notification(probe_context(error=f"backend said: bad token {HOOK_TOKEN}"))
     assert HOOK_TOKEN not in n.text and HOOK_TOKEN not in json.dumps(n.data) and "bad token ***" in n.text
+
+
+def test_a_refused_slack_url_in_the_password_is_logged_without_any_secret_part(monkeypatch, caplog, capfd):
+    """The whole webhook URL in the password: the refused connection names only its path, which must not get out
+    (neither through this module's redaction nor through Airflow's masker)."""
+    from airflow.sdk.log import redact as airflow_redact
+    from moodle_sync.ops.alerts import dispatch, load_channels
+
+    dead = free_port()  # a real closed loopback port: the connection is refused
+    set_conn(monkeypatch, "slack_url", conn_type="slackwebhook",
+             password=f"http://127.0.0.1:{dead}/services/{SLACK_SECRET}")
+    with caplog.at_level(logging.INFO, logger="moodle_sync.ops.alerts"):
+        channels = load_channels(["slack_url"])
+        assert dispatch(notification(), channels) == (0, 1)
+    error = next(r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
+    assert error.startswith("alert channel slack_url (slack) failed: ConnectionError") and "with url: ***" in error
+    logged = caplog.text + "".join(capfd.readouterr())
+    parts = [SLACK_SECRET, "slackSecretPart42", "T0001", "B0002", SLACK_SECRET.replace("/", "%2F")]
+    assert [p for p in parts if p in logged] == []
+    # what the library said, as Airflow's masker alone leaves it
+    refused = f"Max retries exceeded with url: /services/{SLACK_SECRET} (token slackSecretPart42)"
+    masked = str(airflow_redact(refused))
+    assert [p for p in parts if p in masked] == []

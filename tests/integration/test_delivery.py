@@ -314,3 +314,31 @@ def test_the_upgrade_removes_answer_text_an_older_version_stored(dialect):
             "paused", "HTTP 401 (answer not kept: it may echo the payload)")
     finally:
         old.close()
+
+
+def test_a_token_echoed_in_any_form_never_reaches_the_endpoint_state_or_the_log(store):
+    """The backend answers 401 and echoes the bearer token as sent, URL-encoded and as PHP's json_encode writes
+    it (``\\/``): the pause reason, the event's last error and the attempt rows hold none of them."""
+    from urllib.parse import quote
+
+    from moodle_sync.outbox import eventlog
+    from moodle_sync.delivery.webhook import EndpointPaused
+    from demo.receiver import Receiver
+
+    sent = "wrong/tok+en=="
+    forms = [sent, quote(sent, safe=""), sent.replace("/", "\\/")]
+    add_events(store, "user", [(1, 1)])
+    with Receiver(token="test-token-123", require_token=True) as receiver:
+        receiver.state.control(echo_token=True)
+        settings = WebhookSettings(base_url=receiver.url, token=sent)
+        with pytest.raises(EndpointPaused, match="401"):
+            deliver_due(store, entity="user", settings=settings, owner="test")
+        answered = receiver.state.received[-1]
+    state, reason = eventlog.endpoint_state(store, settings.endpoint_id)
+    assert state == "paused" and "401" in reason, reason
+    stored = store.query("SELECT last_error FROM moodle_sync_event_log") + store.query(
+        "SELECT * FROM moodle_sync_delivery_attempt")
+    store.commit()
+    text = reason + repr(stored)
+    assert [f for f in forms if f in text] == []
+    assert answered["status"] == 401

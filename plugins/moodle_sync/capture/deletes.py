@@ -17,7 +17,6 @@ longer has comes from the key's last event in the log (sealed there, opened here
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Iterable
 
@@ -35,8 +34,6 @@ log = logging.getLogger(__name__)
 BATCH_KEYS = 5_000
 #: names a delete falls back on from the key's last event when Moodle no longer has them
 NAME_FIELDS = ("user_fullname", "course_name", "course_shortname", "item_name")
-#: The content hash of a deleted key: no row's hash (blake2b of its JSON) can equal it.
-DELETED_HASH = hashlib.blake2b(b"<deleted>", digest_size=16).hexdigest()
 _encode = msgspec.json.Encoder().encode
 
 
@@ -72,11 +69,11 @@ def existing_keys(spec: EntitySpec, moodle: Database, prefix: str, keys: list[st
 def process(spec: EntitySpec, moodle: Database, state: EntityStore, keys: Iterable[str], *, prefix: str,
             make_event_id: Callable[[str, int], str], seal: Callable[[bytes, str], str], run_id: str | None,
             now: int, hints: dict[str, tuple[dict, int | None]] | None = None,
-            open_payload: Callable[[bytes, str], bytes] | None = None) -> int:
+            open_payload: Callable[[bytes, str], bytes] | None = None, deleted_hash: str) -> int:
     """Emit the delete of every key in ``keys`` that has a live state and is gone from Moodle; commit per
     batch. ``hints``: key -> (ids, time of the deletion) from the source row that named the key; ``seal``
     stores a payload (crypto.PayloadCipher.seal), ``open_payload`` reads a stored one (names a delete falls
-    back on)."""
+    back on); ``deleted_hash`` is the content hash a deleted key's state holds (ContentHasher.deleted)."""
     store = state.db
     hints = hints or {}
     keys = list(keys)
@@ -112,7 +109,7 @@ def process(spec: EntitySpec, moodle: Database, state: EntityStore, keys: Iterab
             eid = make_event_id(key, sequence + 1)
             events.append((eid, f"{spec.name}.deleted", spec.name, key, sequence + 1,
                            seal(_encode(payload), eid), "pending", now_ts, when, run_id, now_ts, now_ts, now_ts))
-            new_states.append((spec.name, key, sequence + 1, DELETED_HASH, now_ts, _encode(ids).decode(), 1))
+            new_states.append((spec.name, key, sequence + 1, deleted_hash, now_ts, _encode(ids).decode(), 1))
         try:
             eventlog.write_events(store, events, new_states)
             store.commit()
@@ -155,7 +152,7 @@ def _names(spec: EntitySpec, moodle: Database, prefix: str, state: EntityStore, 
 
 def reconcile(spec: EntitySpec, moodle: Database, state: EntityStore, *, prefix: str,
               make_event_id: Callable[[str, int], str], seal: Callable[[bytes, str], str], run_id: str | None,
-              now: int, open_payload: Callable[[bytes, str], bytes] | None = None) -> int:
+              now: int, open_payload: Callable[[bytes, str], bytes] | None = None, deleted_hash: str) -> int:
     """Walk every live key of ``spec`` in pages (memory: one page, whatever the site size) and emit the deletes
     of those Moodle no longer has."""
     emitted, after, checked = 0, "", 0
@@ -166,6 +163,6 @@ def reconcile(spec: EntitySpec, moodle: Database, state: EntityStore, *, prefix:
         after = page[-1]
         checked += len(page)
         emitted += process(spec, moodle, state, page, prefix=prefix, make_event_id=make_event_id, seal=seal,
-                           run_id=run_id, now=now, open_payload=open_payload)
+                           run_id=run_id, now=now, open_payload=open_payload, deleted_hash=deleted_hash)
     log.info("%s: reconciliation checked %d live keys against Moodle, %d deleted", spec.name, checked, emitted)
     return emitted

@@ -29,6 +29,7 @@ from moodle_sync.capture import deletes, fastpath
 from moodle_sync.config import CHUNK_ROWS, LOCK_TIMEOUT_SECONDS
 from moodle_sync.outbox import eventlog
 from moodle_sync.outbox import payloads
+from moodle_sync.outbox.content_hash import ContentHasher, hasher_for
 from moodle_sync.outbox.crypto import PayloadCipher, cipher_from_connection
 from moodle_sync.outbox.db import Database, utcnow
 from moodle_sync.outbox.entity_store import EntityStore, KeyState
@@ -88,11 +89,6 @@ _NAMESPACE_BYTES = EVENT_NAMESPACE.bytes
 _encode = msgspec.json.Encoder().encode
 
 
-def content_hash(values: list) -> str:
-    """Hash of the synced fields' values (compact JSON: stable for ints, floats, strings, None, bools)."""
-    return hashlib.blake2b(_encode(values), digest_size=16).hexdigest()
-
-
 def site_config(moodle: Database, prefix: str) -> dict[str, str]:
     return {name: value for name, value in moodle.query(moodle.sql("moodle", "site_config", prefix=prefix))}
 
@@ -117,10 +113,6 @@ def _json_lines(df, fields: dict[str, str], orient: str = "records", rows: list[
     frame = pd.DataFrame({name: df[column].to_numpy() if rows is None else df[column].to_numpy()[rows]
                           for name, column in fields.items()})
     return [bytes(raw) for raw in _split_json_array(frame.to_json(orient=orient, force_ascii=False).encode())]
-
-
-def _digest(line: bytes) -> str:
-    return hashlib.blake2b(line, digest_size=16).hexdigest()
 
 
 def _entity_keys(df, spec: EntitySpec) -> list[str]:
@@ -304,16 +296,19 @@ def sync_entity(spec: EntitySpec, moodle: Database, store: Database, window: Win
     A ``reconcile`` window reads every row (re-checking every key's content hash) and first walks every live
     key for deletes; any other window first reads the fast path (``fast_path``: keyword settings of
     ``fastpath.read``). Payloads are sealed by ``cipher`` (default: the ``moodle_sync_encryption``
-    connection's, which refuses to run without keys unless plain text is explicitly allowed)."""
+    connection's, which refuses to run without keys unless plain text is explicitly allowed); content hashes are
+    keyed by the event log's hash key (``outbox.content_hash``), sealed under the same keys."""
     cipher = cipher or cipher_from_connection()
     state = EntityStore(store, spec.name)
     with state.lock(lock_timeout), _relaxed_gc():
+        hasher = hasher_for(store, cipher)
         return _sync_entity(spec, moodle, state, window, prefix=prefix, run_id=run_id, chunk_rows=chunk_rows,
-                            fast_path=fast_path or {}, seal=cipher.seal, open_payload=cipher.open)
+                            fast_path=fast_path or {}, seal=cipher.seal, open_payload=cipher.open, hasher=hasher)
 
 
 def _sync_entity(spec: EntitySpec, moodle: Database, state: EntityStore, window: Window, *, prefix: str,
-                 run_id: str | None, chunk_rows: int, fast_path: dict, seal, open_payload=None) -> SyncResult:
+                 run_id: str | None, chunk_rows: int, fast_path: dict, seal, open_payload=None,
+                 hasher: ContentHasher) -> SyncResult:
     """Deletes first, then the changed rows chunk by chunk, then the run's last transaction."""
     started = time.monotonic()
     result = SyncResult(entity=spec.name, window=window.as_dict())
@@ -328,12 +323,12 @@ def _sync_entity(spec: EntitySpec, moodle: Database, state: EntityStore, window:
 
     found = _deletes_first(spec, moodle, state, window, result, prefix=prefix, state_exists=state_exists,
                            make_event_id=make_event_id, seal=seal, run_id=run_id, fast_path=fast_path,
-                           open_payload=open_payload)
+                           open_payload=open_payload, deleted_hash=hasher.deleted)
     window, resume_after = _resume_point(spec, state, window)
     select, params, watched_now = _changed_rows(spec, moodle, state, window, found, prefix=prefix,
                                                 history_enabled=history_enabled, state_exists=state_exists,
                                                 resume_after=resume_after)
-    changes = _Changes(spec, make_event_id, seal, run_id, state_exists)
+    changes = _Changes(spec, make_event_id, seal, run_id, state_exists, hasher.of)
     context = spec.context(moodle, prefix) if spec.context else None  # small per-site tables, once per run
     writer = _ChunkWriter(state.db)
     progress = _Progress(spec, moodle, prefix, resume_after, started) if window.full else None
@@ -367,7 +362,7 @@ def _sync_entity(spec: EntitySpec, moodle: Database, state: EntityStore, window:
 
 def _deletes_first(spec: EntitySpec, moodle: Database, state: EntityStore, window: Window, result: SyncResult, *,
                    prefix: str, state_exists: bool, make_event_id, seal, run_id, fast_path: dict,
-                   open_payload=None) -> fastpath.Candidates:
+                   open_payload=None, deleted_hash: str) -> fastpath.Candidates:
     """The deletes of the run, each batch committed, so the stream's state lookups see them: in a reconciliation
     every live key Moodle no longer has; otherwise the keys the fast path named that Moodle no longer has.
     Returns what the fast path found (its keys are re-read with the window's rows)."""
@@ -375,7 +370,8 @@ def _deletes_first(spec: EntitySpec, moodle: Database, state: EntityStore, windo
     if window.mode == "reconcile":
         if state_exists:
             result.deleted = deletes.reconcile(spec, moodle, state, prefix=prefix, make_event_id=make_event_id,
-                                               seal=seal, run_id=run_id, now=window.now, open_payload=open_payload)
+                                               seal=seal, run_id=run_id, now=window.now, open_payload=open_payload,
+                                               deleted_hash=deleted_hash)
     else:
         found = fastpath.read(spec, moodle, state, prefix=prefix, since=window.since,
                               initial=window.full or not state_exists, **fast_path)
@@ -383,7 +379,8 @@ def _deletes_first(spec: EntitySpec, moodle: Database, state: EntityStore, windo
         if found.keys and state_exists:
             result.deleted = deletes.process(spec, moodle, state, found.keys, prefix=prefix,
                                              make_event_id=make_event_id, seal=seal, run_id=run_id, now=window.now,
-                                             hints=found.keys, open_payload=open_payload)
+                                             hints=found.keys, open_payload=open_payload,
+                                             deleted_hash=deleted_hash)
     result.events = result.deleted
     return found
 
@@ -448,8 +445,9 @@ def _chunks(spec: EntitySpec, moodle: Database, select: str, params: dict, chunk
 class _Changes:
     """A chunk's rows compared with their keys' states: the events of the real changes and the new states."""
 
-    def __init__(self, spec: EntitySpec, make_event_id, seal, run_id: str | None, state_exists: bool):
+    def __init__(self, spec: EntitySpec, make_event_id, seal, run_id: str | None, state_exists: bool, digest):
         self.spec, self.make_event_id, self.seal, self.run_id = spec, make_event_id, seal, run_id
+        self.digest = digest  # ContentHasher.of: the keyed hash the states hold
         self.state_exists = state_exists
         # The change hash reads the change fields as a JSON object (its text without the closing brace when
         # other fields follow: what it always read); the payload stores every field's value (outbox.payloads).
@@ -479,6 +477,7 @@ class _Changes:
         deleted_type = f"{spec.name}.deleted"
         df, bad_rows = self._quarantined(df, result)
         keys = _entity_keys(df, spec)
+        _digest = self.digest
         digests = [_digest(line if self.hash_whole_line else line[:-1])
                    for line in _json_lines(df, self.change_fields)]
         lines = _json_lines(df, self.payload_fields, orient="values")

@@ -237,8 +237,12 @@ class RateLimiter:
 
 
 def _redact(text: str, settings: WebhookSettings) -> str:
+    """The text without the token in any form a backend echoes it in (URL-encoded, JSON-escaped: redaction)."""
+    from moodle_sync import redaction
+
     if settings.token:
-        text = text.replace(settings.token, "***")
+        redaction.mask(settings.token)  # cached: each form registered with Airflow's masker once
+        text = redaction.redact(text, (settings.token,))
     return text[:EXCERPT_BYTES]
 
 

@@ -27,6 +27,7 @@ from email.utils import formatdate, make_msgid
 
 from airflow.sdk import BaseNotifier
 
+from moodle_sync import redaction
 from moodle_sync.config import ALERT_CONN_IDS, ALERT_TASK_REPEAT_MINUTES, ALERTS_CONN_ID, EVENTLOG_CONN_ID, ConfigError
 
 log = logging.getLogger("moodle_sync.ops.alerts")
@@ -54,14 +55,8 @@ class Notification:
 
 
 def _mask(secret: str | None) -> None:
-    """Register a secret with Airflow's masker (task and supervisor logs)."""
-    if not secret:
-        return
-    try:
-        from airflow.sdk.log import mask_secret  # 3.3's place (execution_time.secrets_masker is deprecated)
-    except ImportError:  # pragma: no cover - older task SDKs
-        from airflow.sdk.execution_time.secrets_masker import mask_secret
-    mask_secret(secret)
+    """Register a secret, in every form it can be echoed in, with Airflow's masker (task and supervisor logs)."""
+    redaction.mask(secret)
 
 
 def _airflow_redact(text: str) -> str:
@@ -75,9 +70,8 @@ def _airflow_redact(text: str) -> str:
 
 
 def redact(text: str, secrets) -> str:
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
+    """``text`` without any form of the secrets (as given, URL-encoded, JSON-escaped: moodle_sync.redaction)."""
+    return redaction.redact(text, secrets)
 
 
 def _flag(extra: dict, key: str, default: bool) -> bool:
@@ -167,7 +161,10 @@ class HttpChannel:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return tuple(s for s in (self.token, self.url_secret) if s)
+        # a Slack URL's path and its T.../B.../... segments give it away on their own (a refused connection
+        # names only the path)
+        parts = redaction.url_secret_parts(self.url_secret) if self.url_secret and self.kind == "slack" else []
+        return tuple(s for s in (self.token, self.url_secret, *parts) if s)
 
     def body(self, n: Notification) -> dict:
         if self.kind == "slack":

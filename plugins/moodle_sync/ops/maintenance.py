@@ -1,8 +1,8 @@
 """Keeping the event log small and its payloads under the newest key: what the maintenance DAG runs.
 
 - ``reseal_payloads``: after a key rotation (a new key put in front in ``moodle_sync_encryption``), or once keys
-  exist where a sync once ran in plain text, every row not sealed under the newest key is re-encrypted; then
-  the old key can leave the connection.
+  exist where a sync once ran in plain text, every row not sealed under the newest key is re-encrypted, and so is
+  the key of the content hashes (``outbox.content_hash``); then the old key can leave the connection.
 - ``purge_sent``: sent events older than the retention period go, with their attempt rows, and superseded ones
   (never sent, a newer event carried their key) as old. Walks the primary
   key in id ranges and stops at the first row created after the cutoff (a row cannot be sent before it was
@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 
 from moodle_sync.config import RETENTION_DAYS
+from moodle_sync.outbox import content_hash
 from moodle_sync.outbox.crypto import PayloadCipher
 from moodle_sync.outbox.db import Database, utcnow
 
@@ -26,10 +27,13 @@ DEFAULT_RETENTION_DAYS = RETENTION_DAYS.default
 
 
 def reseal_payloads(store: Database, cipher: PayloadCipher, *, batch: int = 2_000) -> int:
-    """Re-encrypt every row not sealed under the newest key, a committed batch at a time; returns the count."""
+    """Re-encrypt every row not sealed under the newest key, a committed batch at a time, and the content hashes'
+    key; returns the count of payloads."""
     if not cipher.encrypts:
         log.info("no encryption key: nothing to re-encrypt")
         return 0
+    if content_hash.reseal_key(store, cipher):
+        log.info("the content hashes' key is now sealed under the newest encryption key")
     pattern = cipher.current_prefix + b"%"  # enc2:<hex>: holds no LIKE wildcard
     after, done = 0, 0
     while True:

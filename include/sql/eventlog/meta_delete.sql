@@ -1,0 +1,1 @@
+DELETE FROM moodle_sync_meta WHERE name = %(name)s

@@ -1,0 +1,1 @@
+SELECT value FROM moodle_sync_meta WHERE name = %(name)s

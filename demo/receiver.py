@@ -206,7 +206,7 @@ class ReceiverState:
         self.control()
 
     def control(self, fail_status=None, fail_next=0, fail_rate=0.0, retry_after=None, delay_seconds=0.0,
-                delay_next=0, reset_next=0, crm_fail_next=0, echo_token=False, long_body=0,
+                delay_next=0, reset_next=0, crm_fail_next=0, crm_fail_key=None, echo_token=False, long_body=0,
                 long_body_success=False, content_type=None, error_body=None, endless_body=False, reject_next=0):
         """Set every failure mode at once (no argument: none).
 
@@ -214,7 +214,8 @@ class ReceiverState:
         Retry-After, answered before the backend's handler (as a proxy would: no grade key is remembered);
         delay_next requests answered after delay_seconds (a grade's key is remembered before the wait, as the slow
         backend would); reset_next connections reset; crm_fail_next grades fail in the handler with the backend's
-        500 ``Error: ...`` after their key was remembered (the CRM unreachable). echo_token: error bodies repeat
+        500 ``Error: ...`` after their key was remembered (the CRM unreachable); with crm_fail_key, only grades of
+        that CRM key count (the others of a concurrent batch go through, whatever their order). echo_token: error bodies repeat
         the request's bearer token verbatim, URL-encoded and as PHP's json_encode writes it (``\\/``).
         long_body: error bodies (with long_body_success, also 200 bodies) padded to at least that many bytes.
         content_type: the Content-Type header of error answers (a charset Python does not know, say); error_body:
@@ -226,7 +227,7 @@ class ReceiverState:
             self.fail_status, self.fail_next, self.fail_rate = fail_status, int(fail_next), float(fail_rate)
             self.retry_after = retry_after
             self.delay_seconds, self.delay_next, self.reset_next = float(delay_seconds), int(delay_next), int(reset_next)
-            self.crm_fail_next = int(crm_fail_next)
+            self.crm_fail_next, self.crm_fail_key = int(crm_fail_next), crm_fail_key
             self.echo_token, self.long_body, self.long_body_success = bool(echo_token), int(long_body), \
                 bool(long_body_success)
             self.content_type, self.error_body, self.endless_body = content_type, error_body, bool(endless_body)
@@ -272,9 +273,9 @@ class ReceiverState:
                 return True
             return False
 
-    def take_crm_failure(self) -> bool:
+    def take_crm_failure(self, key: str) -> bool:
         with self.lock:
-            if self.crm_fail_next > 0:
+            if self.crm_fail_next > 0 and self.crm_fail_key in (None, key):
                 self.crm_fail_next -= 1
                 return True
             return False
@@ -543,7 +544,7 @@ class _Handler(BaseHTTPRequestHandler):
                                 action="deduplicated", crm_key=key, **ids)
         self._wait()  # a slow backend has remembered the key already
         try:
-            if state.take_crm_failure():
+            if state.take_crm_failure(key):
                 raise ConnectionError("CRM unreachable (told to fail)")
             if not data.get("student_id") or not data.get("assignment_id"):
                 raise _MissingGradeField()

@@ -96,7 +96,7 @@ def test_changes_inside_10_seconds_a_delete_and_a_retry_leave_the_crm_right(mood
                 ("DELETE FROM mdl_grade_grades WHERE userid = 106 AND itemid = 29", None))
     assert run_sync("grade", moodle, store, now=t + 7).deleted == 1
     names = {f: receiver.state.crm_record(deleted_key)[f] for f in ("Student_Name", "Class_Name")}
-    receiver.state.control(crm_fail_next=1)
+    receiver.state.control(crm_fail_next=1, crm_fail_key=deleted_key)  # not 104's: both go in one batch
     time.sleep(12.5)  # the backend's window of the deduplicated change is over
     _deliver(store, receiver)
     assert receiver.state.crm_record(key)["Grade"] == "A"  # 95 %: the newest change, applied after the window

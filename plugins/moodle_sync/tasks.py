@@ -168,13 +168,13 @@ def replay(context) -> dict:
 def monitor_check() -> dict:
     """moodle_sync_monitor's ``check``: health snapshot, conditions, alerts through the alert connections."""
     from moodle_sync.ops.alerts import load_channels
-    from moodle_sync.ops.health import entity_intervals
+    from moodle_sync.ops.health import configured_endpoints, entity_intervals
     from moodle_sync.ops.monitor import Thresholds, run_monitor
 
     thresholds = Thresholds.from_env(sync_interval_seconds=entity_intervals())
     channels = load_channels()
     with event_log() as store:
-        return run_monitor(store, channels, thresholds)
+        return run_monitor(store, channels, thresholds, endpoints=configured_endpoints())
 
 
 @stops_on_bad_input

@@ -144,3 +144,39 @@ def test_the_snapshot_reads_the_status_index_not_the_table(store):
         text = "\n".join(r[0] for r in store.query("EXPLAIN " + load("health", "oldest_undelivered", "postgres")))
         assert "ix_moodle_sync_status" in text, text
     store.rollback()
+
+
+def test_the_endpoint_state_follows_an_outage_and_its_recovery_and_a_replaced_endpoint_leaves(store, receiver,
+                                                                                                monkeypatch):
+    """Through real deliveries: 503s make the configured endpoint throttled (degraded), the next served run
+    makes it ok again, and once the connection names another backend the old one's state is no longer health."""
+    from moodle_sync.delivery.webhook import deliver_due, settings_from_connection
+    from moodle_sync.ops.health import configured_endpoints
+    from support.helpers import webhook
+
+    webhook(monkeypatch, receiver)
+    settings = settings_from_connection()
+    record_runs(store, "user", "enrolment", "grade")
+    add_events(store, "user", [(k, 1) for k in range(1, 5)])
+    receiver.state.control(fail_status=503, fail_next=4)
+    deliver_due(store, settings, entity="user", owner="t")
+
+    def health():
+        snap = snapshot(store, endpoints=configured_endpoints())
+        return snap["status"], [(e["endpoint"], e["state"]) for e in snap["endpoints"]]
+
+    assert health() == ("degraded", [(settings.endpoint_id, "throttled")])
+    store.execute("UPDATE moodle_sync_event_log SET next_retry_at = %(t)s WHERE status = 'failed'",
+                  {"t": store.ts(utcnow())})
+    store.commit()
+    deliver_due(store, settings, entity="user", owner="t")
+    assert health() == ("ok", [(settings.endpoint_id, "ok")])
+
+    receiver.state.control(fail_status=503, fail_next=1)
+    add_events(store, "user", [(9, 1)])
+    deliver_due(store, settings, entity="user", owner="t")
+    assert health()[0] == "degraded"
+    webhook(monkeypatch, receiver, endpoint="/api/v2/webhooks")  # the backend moved: the old state is history
+    assert health()[1] == [] and not [r for r in snapshot(store, endpoints=configured_endpoints())["reasons"]
+                                      if "endpoint" in r]  # still degraded: the one failed event
+    assert [e["endpoint"] for e in snapshot(store)["endpoints"]] == [settings.endpoint_id]  # still stored

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from moodle_sync.config import ALERT_STALLED_INTERVALS
+from moodle_sync.config import ALERT_STALLED_INTERVALS, ConfigError
 from moodle_sync.outbox.db import Database
 from moodle_sync.entities import ENTITIES
 
@@ -47,9 +47,22 @@ def iso_utc(value: dt.datetime | None) -> str | None:
     return as_utc(value).isoformat() if value is not None else None
 
 
+def configured_endpoints() -> set[str] | None:
+    """The endpoint the webhook connection names now; None when it cannot be read (then every endpoint shows)."""
+    from moodle_sync.delivery.webhook import settings_from_connection
+
+    try:
+        return {settings_from_connection().endpoint_id}
+    except ConfigError:
+        return None
+
+
 def snapshot(store: Database, *, now: dt.datetime | None = None,
-             sync_interval_seconds: dict[str, int] | None = None) -> dict:
+             sync_interval_seconds: dict[str, int] | None = None, endpoints: set[str] | None = None) -> dict:
     """Health of every entity and endpoint as of ``now`` (default: the current time).
+
+    ``endpoints``: the endpoints still configured (``configured_endpoints()``); the state of one no longer
+    configured is history, not health, so it leaves the snapshot. None: every endpoint with a stored state.
 
     ``status``: "failing" when an endpoint is paused or any event is dead; "degraded" when events are failed,
     an endpoint is throttled, or an entity's last successful sync is older than 3 of its intervals (or it
@@ -111,8 +124,10 @@ def snapshot(store: Database, *, now: dt.datetime | None = None,
             worse("degraded", f"{name}: last successful sync {finished_at.isoformat()} is older than "
                               f"{STALE_INTERVALS} intervals of {interval} s")
 
-    endpoints = []
+    configured, endpoints = endpoints, []
     for endpoint, state, reason, updated_at in endpoint_rows:
+        if configured is not None and endpoint not in configured:
+            continue
         endpoints.append({"endpoint": endpoint, "state": state, "reason": reason, "updated_at": iso_utc(updated_at)})
         if state == "paused":
             worse("failing", f"endpoint {endpoint} is paused: {reason or 'no reason recorded'}")

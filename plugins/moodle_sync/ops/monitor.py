@@ -128,13 +128,15 @@ def notification(firing: list[Alert], resolved: list[alert_state.State], snapsho
               "resolved": [{"key": s.key, "summary": s.summary} for s in resolved]})
 
 
-def run_monitor(store: Database, channels: list, thresholds: Thresholds, *, now: dt.datetime | None = None) -> dict:
+def run_monitor(store: Database, channels: list, thresholds: Thresholds, *, now: dt.datetime | None = None,
+                endpoints: set[str] | None = None) -> dict:
     """Check the health, send what is due, remember it. Raises AlertDeliveryError when something was due
     and every channel failed (the state is then left alone, so the next run tries again)."""
     from moodle_sync.ops.health import snapshot as health_snapshot
 
     now = now or dt.datetime.now(dt.timezone.utc)
-    snap = health_snapshot(store, now=now, sync_interval_seconds=thresholds.sync_interval_seconds)
+    snap = health_snapshot(store, now=now, sync_interval_seconds=thresholds.sync_interval_seconds,
+                           endpoints=endpoints)
     alerts = evaluate(snap, thresholds)
     for a in alerts:
         log.warning("[%s] %s", a.severity, a.summary)

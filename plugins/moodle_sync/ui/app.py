@@ -148,7 +148,7 @@ def create_app() -> FastAPI:
         """The health snapshot. ``fail_on=failing`` (or ``degraded``) answers 503 from that status on, for
         monitors that only look at the HTTP status."""
         with event_log() as store:
-            snap = health.snapshot(store)
+            snap = health.snapshot(store, endpoints=health.configured_endpoints())
         bad = {"failing": {"failing"}, "degraded": {"degraded", "failing"}}.get(fail_on or "", set())
         return JSONResponse(snap, status_code=503 if snap["status"] in bad else 200)
 
@@ -210,7 +210,7 @@ def create_app() -> FastAPI:
     @app.get("/", response_class=HTMLResponse)
     def health_page(request: Request, user=Depends(viewer)):
         with event_log() as store:
-            snap = health.snapshot(store)
+            snap = health.snapshot(store, endpoints=health.configured_endpoints())
         default_since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
         return render(request, "health.html", user, tab="health", snap=snap, entity_types=queries.ENTITY_TYPES,
                       default_since=default_since, replay_paused=replay_dag_paused())

@@ -65,7 +65,8 @@ def moodle_and_event_log():
 
 def stops_on_bad_input(body):
     """A bad setting or param fails the task at once, without retries (a retry cannot fix it) and without the
-    traceback noise: the message says what to fix."""
+    traceback noise: the message says what to fix. A refused database fails the try alike, but is retried."""
+    from moodle_sync.outbox.db import DatabaseUnavailable
 
     @functools.wraps(body)
     def run(*args, **kwargs):
@@ -75,6 +76,8 @@ def stops_on_bad_input(body):
             from airflow.sdk.exceptions import AirflowFailException
 
             raise AirflowFailException(str(exc)) from None
+        except DatabaseUnavailable as exc:
+            raise exc.with_traceback(None) from None  # the message names connection and server: frames add nothing
 
     return run
 

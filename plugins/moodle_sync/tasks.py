@@ -16,7 +16,7 @@ import math
 
 from moodle_sync import config
 from moodle_sync.entities import EntitySpec
-from moodle_sync.ops.alerts import SyncFailureNotifier
+from moodle_sync.ops.alerts import SyncFailureNotifier, SyncRetryNotifier
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "execution_timeout": dt.timedelta(hours=6),
     "on_failure_callback": SyncFailureNotifier(),
+    "on_retry_callback": SyncRetryNotifier(),  # the early warning: the alert waits for the last retry
 }
 
 #: Every DAG here: no catch-up of missed intervals (the watermark covers them), one run at a time.

@@ -80,10 +80,10 @@ def mask(secret: str | None, url: bool = False) -> None:
         mask_secret(form)
 
 
-_QUOTED_VALUES = re.compile(r"'[^']*'|\"[^\"]*\"|=\([^)]*\)")
+_QUOTED_VALUES = re.compile(r"'[^']*'|=\([^)]*\)")
 
 
 def without_values(text: str) -> str:
-    """An error text with the values it quotes elided ('...', "...", PostgreSQL's ``=(...)`` details): a driver
-    quotes the row it choked on, which may be personal data; the words around it say what went wrong."""
-    return _QUOTED_VALUES.sub(lambda m: "=(...)" if m.group(0).startswith("=") else m.group(0)[0] + "..." + m.group(0)[0], text)
+    """An error text with the values it quotes elided ('...', PostgreSQL's ``=(...)`` details; its "..." name
+    tables and columns): a driver quotes the row it choked on, which may be personal data."""
+    return _QUOTED_VALUES.sub(lambda m: "=(...)" if m.group(0).startswith("=") else "'...'", text)

@@ -253,14 +253,6 @@ def test_a_task_failed_from_outside_its_code_is_no_unknown_error_and_no_early_wa
                                                                        "failed it from outside")
 
 
-def test_the_monitor_retries_once_before_it_alerts():
-    from airflow.dag_processing.dagbag import DagBag
-
-    check = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags["moodle_sync_monitor"].get_task("check")
-    # a try failed before the api-server answers (start-up) gets a second one, not a red alert
-    assert check.retries == 1 and check.retry_delay == dt.timedelta(seconds=30)
-    assert type(check.on_retry_callback[0]).__name__ == "SyncRetryNotifier"
-
 
 def test_repeated_failures_of_a_task_are_throttled_and_counted(store, three_channels, monkeypatch, caplog):
     from moodle_sync.ops.alerts import SyncFailureNotifier

@@ -65,8 +65,8 @@ def snapshot(store: Database, *, now: dt.datetime | None = None,
     configured is history, not health, so it leaves the snapshot. None: every endpoint with a stored state.
 
     ``status``: "failing" when an endpoint is paused or any event is dead; "degraded" when events are failed,
-    an endpoint is throttled, or an entity's last successful sync is older than 3 of its intervals (or it
-    never synced); else "ok". ``reasons`` says which of these hold, in words.
+    an endpoint is throttled, an entity's last failed try (``last_failure``) is newer than its last success, or
+    its last successful sync is older than 3 of its intervals (or it never synced); else "ok". ``reasons`` says which of these hold, in words.
     """
     now = as_utc(now) if now is not None else dt.datetime.now(dt.timezone.utc)
     intervals = {**entity_intervals(), **(sync_interval_seconds or {})}

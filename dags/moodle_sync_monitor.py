@@ -17,7 +17,9 @@ from moodle_sync import config, tasks
     description="Alerts on dead events, a paused endpoint, a stalled sync and an old delivery backlog.",
     schedule=config.MONITOR_SCHEDULE.text(),
     **tasks.DAG_COMMON,
-    default_args={**tasks.DEFAULT_ARGS, "retries": 0, "execution_timeout": dt.timedelta(minutes=10)},
+    # one quick retry: a try Airflow fails before it runs (at start-up, before the api-server answers) is no outage
+    default_args={**tasks.DEFAULT_ARGS, "retries": 1, "retry_delay": dt.timedelta(seconds=30),
+                  "retry_exponential_backoff": False, "execution_timeout": dt.timedelta(minutes=10)},
     tags=["moodle-sync", "alerts"],
     doc_md="""
 ### moodle_sync_monitor

@@ -212,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         subprocess.run([str(Path(sys.executable).parent / "airflow"), "standalone"],
                        env={**env, "AIRFLOW__API__PORT": port,
+                            "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",  # alert links point at this UI
                             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
                             # standalone starts its parts as `airflow ...`
                             "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])},

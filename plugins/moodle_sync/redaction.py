@@ -78,3 +78,12 @@ def mask(secret: str | None, url: bool = False) -> None:
         from airflow.sdk.execution_time.secrets_masker import mask_secret
     for form in secret_forms(secret, url=url):
         mask_secret(form)
+
+
+_QUOTED_VALUES = re.compile(r"'[^']*'|=\([^)]*\)")
+
+
+def without_values(text: str) -> str:
+    """An error text with the values it quotes elided ('...', PostgreSQL's ``=(...)`` details; its "..." name
+    tables and columns): a driver quotes the row it choked on, which may be personal data."""
+    return _QUOTED_VALUES.sub(lambda m: "=(...)" if m.group(0).startswith("=") else "'...'", text)

@@ -16,7 +16,7 @@ import math
 
 from moodle_sync import config
 from moodle_sync.entities import EntitySpec
-from moodle_sync.ops.alerts import SyncFailureNotifier
+from moodle_sync.ops.alerts import SyncFailureNotifier, SyncRetryNotifier
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "execution_timeout": dt.timedelta(hours=6),
     "on_failure_callback": SyncFailureNotifier(),
+    "on_retry_callback": SyncRetryNotifier(),  # the early warning: the alert waits for the last retry
 }
 
 #: Every DAG here: no catch-up of missed intervals (the watermark covers them), one run at a time.
@@ -65,7 +66,8 @@ def moodle_and_event_log():
 
 def stops_on_bad_input(body):
     """A bad setting or param fails the task at once, without retries (a retry cannot fix it) and without the
-    traceback noise: the message says what to fix."""
+    traceback noise: the message says what to fix. A refused database fails the try alike, but is retried."""
+    from moodle_sync.outbox.db import DatabaseUnavailable
 
     @functools.wraps(body)
     def run(*args, **kwargs):
@@ -75,6 +77,8 @@ def stops_on_bad_input(body):
             from airflow.sdk.exceptions import AirflowFailException
 
             raise AirflowFailException(str(exc)) from None
+        except DatabaseUnavailable as exc:
+            raise exc.with_traceback(None) from None  # the message names connection and server: frames add nothing
 
     return run
 

@@ -178,7 +178,7 @@ def test_a_failing_task_alerts_every_channel_with_dag_task_run_try_error_and_log
     hook = [r for r in web.requests if r["path"] == "/alerts"]
     assert len(slack) == 1 and len(hook) == 1
     body = hook[0]["json"]
-    error = "ConfigError: MOODLE_SYNC_ALERT_BACKLOG_MINUTES='soon' is not a number (or 'off')"
+    error = "AirflowFailException: MOODLE_SYNC_ALERT_BACKLOG_MINUTES='soon' is not a number (or 'off')"  # no retry
     assert body["kind"] == "task_failed" and body["dag_id"] == "moodle_sync_monitor" and body["task_id"] == "check"
     assert body["run_id"] == run_id and body["try_number"] == 1 and body["error"] == error
     assert body["log_url"] == f"http://localhost:8080/dags/moodle_sync_monitor/runs/{quote(run_id)}/tasks/check?try_number=1"
@@ -196,19 +196,62 @@ def test_a_failing_task_alerts_every_channel_with_dag_task_run_try_error_and_log
     assert store.query("SELECT alert_key FROM moodle_sync_alert_state") == [("task:moodle_sync_monitor.check",)]
 
 
-@pytest.mark.slow  # a DAG run
-def test_when_the_event_log_is_down_the_failing_task_still_alerts(airflow_db, three_channels, monkeypatch):
+@pytest.mark.slow  # a DAG run with one retry (30 s apart)
+def test_when_the_event_log_is_down_the_first_try_warns_and_the_last_alerts_with_the_configured_base_url(
+        airflow_db, three_channels, monkeypatch):
+    from urllib.parse import quote
+
     smtp, web = three_channels
     monkeypatch.setenv("AIRFLOW_CONN_MOODLE_SYNC_DB", f"mysql://root@127.0.0.1:{free_port()}/nothing")
-    assert run_dag("moodle_sync_monitor")[0] == "failed"
-    assert len(smtp.messages) == 1 and len(web.requests) == 2
-    assert "OperationalError" in web.requests[-1]["json"]["error"]
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "http://127.0.0.1:18080/airflow/")  # as the demo sets it
+    state, run_id = run_dag("moodle_sync_monitor")
+    assert state == "failed"
+    subjects = [" ".join(str(m["message"]["Subject"]).split()) for m in smtp.messages]  # a long subject is folded
+    assert subjects == ["[moodle-zoho-sync] task failed, will retry: moodle_sync_monitor.check (try 1)",
+                        "[moodle-zoho-sync] task failed: moodle_sync_monitor.check (try 2)"]
+    hook = [r["json"] for r in web.requests if r["path"] == "/alerts"]
+    assert [(h["severity"], h["kind"], h["try_number"]) for h in hook] == [("warning", "task_retry", 1),
+                                                                           ("critical", "task_failed", 2)]
+    for h in hook:  # unthrottled (the state is in the database that is down) and naming the connection
+        assert h["error"].startswith("DatabaseUnavailable: connection `moodle_sync_db` (127.0.0.1:"), h["error"]
+    assert hook[1]["log_url"] == (f"http://127.0.0.1:18080/airflow/dags/moodle_sync_monitor/runs/{quote(run_id)}"
+                                  "/tasks/check?try_number=2")
 
 
 def probe_context(error="boom", dag_id="mzs_probe", task_id="t", try_number=3, map_index=-1):
     ti = types.SimpleNamespace(dag_id=dag_id, task_id=task_id, try_number=try_number, map_index=map_index,
                                run_id="manual__1", log_url=f"http://airflow/dags/{dag_id}/runs/manual__1/tasks/{task_id}")
-    return {"ti": ti, "run_id": "manual__1", "exception": RuntimeError(error)}
+    return {"ti": ti, "run_id": "manual__1", "exception": RuntimeError(error) if error is not None else None}
+
+
+def test_a_retried_try_warns_and_its_throttle_never_holds_back_the_alert(store, three_channels):
+    from moodle_sync.ops.alerts import SyncFailureNotifier, SyncRetryNotifier
+
+    smtp, web = three_channels
+    SyncRetryNotifier()(probe_context(try_number=1))
+    SyncRetryNotifier()(probe_context(try_number=2))  # the warning is throttled like an alert
+    SyncFailureNotifier()(probe_context(try_number=3))
+    hook = [r["json"] for r in web.requests if r["path"] == "/alerts"]
+    assert [(h["severity"], h["try_number"]) for h in hook] == [("warning", 1), ("critical", 3)]
+    assert "Airflow retries it; the alert follows if the last try fails too." in hook[0]["text"]
+    assert [" ".join(str(m["message"]["Subject"]).split()) for m in smtp.messages] == [
+        "[moodle-zoho-sync] task failed, will retry: mzs_probe.t (try 1)",
+        "[moodle-zoho-sync] task failed: mzs_probe.t (try 3)"]
+
+
+def test_a_task_failed_from_outside_its_code_is_no_unknown_error_and_no_early_warning(store, three_channels, caplog):
+    from moodle_sync.ops.alerts import SyncFailureNotifier, SyncRetryNotifier
+
+    smtp, web = three_channels
+    # what the dag-processor passes when the executor failed a task that never started: no exception
+    SyncRetryNotifier()(probe_context(error=None, try_number=1))
+    assert smtp.messages == [] and web.requests == []
+    assert "no early warning sent: the task's code raised nothing" in caplog.text
+    SyncFailureNotifier()(probe_context(error=None, try_number=2))
+    [hook] = [r["json"] for r in web.requests if r["path"] == "/alerts"]
+    assert "unknown" not in hook["error"] and hook["error"].startswith("no error from the task's own code: Airflow "
+                                                                       "failed it from outside")
+
 
 
 def test_repeated_failures_of_a_task_are_throttled_and_counted(store, three_channels, monkeypatch, caplog):
@@ -247,7 +290,7 @@ def test_the_alert_goes_out_when_the_event_log_is_unreachable(three_channels, mo
     SyncFailureNotifier()(probe_context(error="event log database is down"))
     SyncFailureNotifier()(probe_context(error="event log database is down"))
     assert len(smtp.messages) == 2 and len(web.requests) == 4  # unthrottled rather than silent
-    assert "alert state unreadable (OperationalError)" in caplog.text
+    assert "alert state unreadable (connection `moodle_sync_db` (127.0.0.1:" in caplog.text
 
 
 def test_without_an_alert_connection_the_failure_is_only_logged(monkeypatch, caplog):

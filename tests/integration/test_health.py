@@ -17,7 +17,7 @@ from moodle_sync.outbox.db import utcnow
 from moodle_sync.ops.health import snapshot
 
 KEYS = {"last_success_at", "last_run_id", "watermark", "watermark_lag_seconds", "pending", "failed", "dead", "sent",
-        "superseded", "skipped", "oldest_pending_age_seconds"}
+        "superseded", "skipped", "oldest_pending_age_seconds", "last_failure"}
 
 
 def utc(value):
@@ -39,7 +39,7 @@ def test_an_empty_log_names_every_entity_with_nothing_known(store):
     assert set(snap["entities"]) == {"user", "enrolment", "grade"}
     for entity in snap["entities"].values():
         assert set(entity) == KEYS
-        assert entity["last_success_at"] is None and entity["watermark"] is None
+        assert entity["last_success_at"] is None and entity["watermark"] is None and entity["last_failure"] is None
         assert entity["watermark_lag_seconds"] is None and entity["oldest_pending_age_seconds"] is None
         assert (entity["pending"], entity["failed"], entity["dead"], entity["sent"]) == (0, 0, 0, 0)
     assert snap["endpoints"] == []

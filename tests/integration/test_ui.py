@@ -193,6 +193,35 @@ def test_health_json_and_page_show_the_snapshot(client, tokens, store):
     assert "may replay" in page.text and PII not in page.text
 
 
+def test_the_last_failed_run_of_an_entity_shows_at_its_first_failure_without_personal_data(client, tokens, store,
+                                                                                          monkeypatch):
+    import types
+
+    from moodle_sync.ops.alerts import SyncRetryNotifier
+
+    monkeypatch.setenv("MOODLE_SYNC_ALERT_CONN_IDS", "")  # alerts only logged: the page is what is tested here
+    ti = types.SimpleNamespace(dag_id="moodle_sync_users", task_id="sync", try_number=1, map_index=-1,
+                               run_id="scheduled__1", log_url="http://airflow/log")
+    # the first try fails: the retry callback records it, long before the 3-interval "stalled"
+    SyncRetryNotifier()({"ti": ti, "run_id": "scheduled__1",
+                         "exception": RuntimeError("(1062, \"Duplicate entry 'jane.doe@school.test' for key 'k'\")")})
+
+    got = client.get(PREFIX + "/api/health", headers=bearer(tokens["watcher"])).json()
+    failure = got["entities"]["user"]["last_failure"]
+    assert failure["run_id"] == "scheduled__1" and failure["task_id"] == "sync" and failure["try_number"] == 1
+    assert failure["final"] is False and got["entities"]["grade"]["last_failure"] is None
+    assert failure["error"] == "RuntimeError: (1062, \"Duplicate entry '...' for key '...'\")"  # values elided
+    assert got["status"] == "degraded" and any(r.startswith("user: moodle_sync_users.sync failed at ")
+                                                and r.endswith("(try 1, retrying): " + failure["error"])
+                                                for r in got["reasons"]), got["reasons"]
+
+    page = client.get(PREFIX + "/", headers=bearer(tokens["operator"]))
+    row = dict(re.findall(r'<tr data-entity="(\w+)">(.*?)</tr>', page.text, re.S))["user"]
+    cell = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", re.search(r'<td class="last-failure">(.*?)</td>', row, re.S)[1]))
+    assert "sync try 1 (retrying)" in cell and "Duplicate entry &#39;...&#39; for key" in cell and "scheduled__1" in cell
+    assert "jane.doe" not in page.text
+
+
 def test_statistics_count_what_the_log_holds_and_latency_percentiles(client, tokens, store):
     operated_log_without_moodle(store)
     r = client.get(PREFIX + "/api/stats?hours=6", headers=bearer(tokens["watcher"]))

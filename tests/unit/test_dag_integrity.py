@@ -67,17 +67,19 @@ def test_replay_dag_is_manual_and_a_dry_run_by_default(dagbag):
     assert dag.params["dry_run"] is True and dag.params["status"] == "dead"
 
 
-def test_monitor_dag_runs_every_five_minutes_without_retries_and_alerts_when_it_fails(dagbag):
-    from moodle_sync.ops.alerts import SyncFailureNotifier
+def test_monitor_dag_runs_every_five_minutes_retries_once_and_alerts_when_it_fails(dagbag):
+    from moodle_sync.ops.alerts import SyncFailureNotifier, SyncRetryNotifier
 
     dag = dagbag.dags["moodle_sync_monitor"]
     assert dag.max_active_runs == 1 and dag.catchup is False
     assert "'*/5 * * * *'" in repr(dag.timetable)
     assert [t.task_id for t in dag.tasks] == ["check"]
     task = dag.tasks[0]
-    assert task.retries == 0  # the next run is 5 minutes away; a retry would only repeat its alerts
+    # one retry 30 s later: a try Airflow failed before it ran (start-up, api-server not up yet) is no outage
+    assert task.retries == 1 and task.retry_delay.total_seconds() == 30
     callbacks = task.on_failure_callback if isinstance(task.on_failure_callback, list) else [task.on_failure_callback]
-    assert any(isinstance(cb, SyncFailureNotifier) for cb in callbacks)
+    assert any(isinstance(cb, SyncFailureNotifier) and not isinstance(cb, SyncRetryNotifier) for cb in callbacks)
+    assert any(isinstance(cb, SyncRetryNotifier) for cb in task.on_retry_callback)
 
 
 def test_reconcile_dag_runs_daily_one_task_per_entity_then_reports_and_delivers(dagbag):

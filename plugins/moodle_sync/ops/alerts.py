@@ -298,8 +298,15 @@ def dispatch(notification: Notification, channels: list) -> tuple[int, int]:
     return delivered, failed
 
 
-def task_failure_notification(context) -> Notification:
-    """DAG, task, run, try number, error and log URL of a failed task (its error text redacted)."""
+#: what a callback gets without an exception: Airflow failed the task from outside its code (the executor reported
+#: it failed before it ran, e.g. the api-server was not up yet; it was killed; it lost its heartbeat)
+NO_EXCEPTION = ("no error from the task's own code: Airflow failed it from outside (it did not start, e.g. the "
+                "api-server was not reachable yet, was killed or lost its heartbeat); the scheduler's log says which")
+
+
+def task_failure_notification(context, *, final: bool = True) -> Notification:
+    """DAG, task, run, try number, error and log URL of a failed task (its error text redacted). ``final``: the
+    last try (critical); else a try that Airflow retries (an early warning)."""
     ti = context.get("ti") or context.get("task_instance")
     dag_id = getattr(ti, "dag_id", None) or getattr(context.get("dag"), "dag_id", "?")
     task_id = getattr(ti, "task_id", "?")
@@ -307,25 +314,31 @@ def task_failure_notification(context) -> Notification:
     try_number = getattr(ti, "try_number", "?")
     run_id = context.get("run_id") or getattr(ti, "run_id", "?")
     try:
-        log_url = ti.log_url
+        log_url = ti.log_url  # Airflow builds it on [api] base_url
     except Exception:
         log_url = None
     exc = context.get("exception")
-    error = _airflow_redact(f"{type(exc).__name__}: {exc}" if isinstance(exc, BaseException) else str(exc or "unknown"))
+    error = _airflow_redact(f"{type(exc).__name__}: {exc}" if isinstance(exc, BaseException) else str(exc or NO_EXCEPTION))
     error = error[:MAX_ERROR_CHARS]
     task = f"{task_id}[{map_index}]" if isinstance(map_index, int) and map_index >= 0 else task_id
-    title = f"task failed: {dag_id}.{task} (try {try_number})"
+    if final:
+        title = f"task failed: {dag_id}.{task} (try {try_number})"
+    else:
+        title = f"task failed, will retry: {dag_id}.{task} (try {try_number})"
     text = "\n".join([f"DAG:   {dag_id}", f"Task:  {task}", f"Run:   {run_id}", f"Try:   {try_number}",
                       f"Error: {error}", f"Log:   {log_url or '(no log url)'}"])
-    data = {"kind": "task_failed", "dag_id": dag_id, "task_id": task_id, "map_index": map_index,
-            "run_id": run_id, "try_number": try_number, "error": error, "log_url": log_url}
-    return Notification(title=title, text=text, severity="critical", data=data)
+    if not final:
+        text += "\nAirflow retries it; the alert follows if the last try fails too."
+    data = {"kind": "task_failed" if final else "task_retry", "dag_id": dag_id, "task_id": task_id,
+            "map_index": map_index, "run_id": run_id, "try_number": try_number, "error": error, "log_url": log_url}
+    return Notification(title=title, text=text, severity="critical" if final else "warning", data=data)
 
 
-def alert_message(context) -> str:
-    """The one ERROR line every failure writes to the task log."""
-    d = task_failure_notification(context).data
-    return (f"{SOURCE} task failed: dag={d['dag_id']} task={d['task_id']} run={d['run_id']} "
+def alert_message(context, *, final: bool = True) -> str:
+    """The one line every failure writes to the task log (ERROR on the last try, WARNING before a retry)."""
+    d = task_failure_notification(context, final=final).data
+    what = "task failed" if final else "task failed, will retry"
+    return (f"{SOURCE} {what}: dag={d['dag_id']} task={d['task_id']} run={d['run_id']} "
             f"try={d['try_number']} error={d['error']} log={d['log_url'] or '(no log url)'}")
 
 
@@ -346,66 +359,110 @@ def _open_state_store():
     try:
         return db.connect(EVENTLOG_CONN_ID)
     except Exception as exc:
-        log.warning("alert state unreadable (%s): this alert is sent unthrottled", type(exc).__name__)
+        log.warning("alert state unreadable (%s): this alert is sent unthrottled", _airflow_redact(str(exc))[:500])
         return None
 
 
 class SyncFailureNotifier(BaseNotifier):
-    """On a task's final failure: one ERROR line in the task log, then the message to every alert channel,
-    at most once per ``MOODLE_SYNC_ALERT_TASK_REPEAT_MINUTES`` (30) for the same DAG and task. Never raises:
-    Airflow has already recorded the failure, and a broken channel must not bury it."""
+    """On a task's final failure: one ERROR line in the task log, the failure recorded for the operator's page
+    (an entity DAG's), then the message to every alert channel, at most once per
+    ``MOODLE_SYNC_ALERT_TASK_REPEAT_MINUTES`` (30) for the same DAG and task. Never raises: Airflow has already
+    recorded the failure, and a broken channel must not bury it."""
 
     template_fields = ()
+    final = True
+    key_prefix = "task:"
 
     def notify(self, context) -> None:
         try:
-            log.error(alert_message(context))
-            notification = task_failure_notification(context)
-            channels = load_channels()
-            if channels:
-                self._send(notification, channels)
+            if self.final:
+                log.error(alert_message(context))
+            else:
+                log.warning(alert_message(context, final=False))
+            notification = task_failure_notification(context, final=self.final)
+            store = _open_state_store()
+            try:
+                if store is not None:
+                    _record_failure(store, notification.data, final=self.final)
+                if not self.final and not isinstance(context.get("exception"), BaseException):
+                    # failed from outside (e.g. at start-up, before the api-server answered): the retry will tell
+                    log.warning("no early warning sent: the task's code raised nothing; the alert follows if the "
+                                "last try fails too")
+                    return
+                channels = load_channels()
+                if channels:
+                    self._send(notification, channels, store, self.key_prefix)
+            finally:
+                if store is not None:
+                    store.close()
         except Exception as exc:  # whatever happens here, the task's own failure stays what Airflow shows
             log.error("failure alert could not be sent: %s", _airflow_redact(f"{type(exc).__name__}: {exc}")[:500])
 
+
     @staticmethod
-    def _send(notification: Notification, channels: list) -> None:
+    def _send(notification: Notification, channels: list, store, key_prefix: str) -> None:
         from moodle_sync.ops import alert_state
 
         d = notification.data
-        key = f"task:{d['dag_id']}.{d['task_id']}"
+        key = f"{key_prefix}{d['dag_id']}.{d['task_id']}"
         repeat = _task_repeat()
-        store = _open_state_store() if repeat else None
-        try:
-            state = None
-            if store is not None:
-                try:
-                    state = alert_state.get(store, key)
-                    now = dt.datetime.now(dt.timezone.utc)
-                    if not alert_state.due(state, now, repeat):
-                        alert_state.record_suppressed(store, key)
-                        store.commit()
-                        log.warning("alert not sent: %s.%s was alerted at %s, less than %s ago (%s)", d["dag_id"],
-                                    d["task_id"], state.last_sent_at.isoformat(), repeat, ALERT_TASK_REPEAT_MINUTES.env)
-                        return
-                except Exception as exc:
-                    store.rollback()
-                    log.warning("alert state unreadable (%s): this alert is sent unthrottled", type(exc).__name__)
-                    store.close()
-                    store = None
-            if state and state.suppressed:
-                notification = Notification(
-                    title=notification.title, severity=notification.severity,
-                    text=notification.text + f"\n({state.suppressed} later failure(s) of this task since the "
-                                             f"alert of {state.last_sent_at.isoformat()} were not alerted)",
-                    data=dict(d, suppressed=state.suppressed))
-            delivered, _ = dispatch(notification, channels)
-            if delivered and store is not None:
-                try:
-                    alert_state.record_sent(store, key, notification.severity, notification.title)
+        store = store if repeat else None
+        state = None
+        if store is not None:
+            try:
+                state = alert_state.get(store, key)
+                now = dt.datetime.now(dt.timezone.utc)
+                if not alert_state.due(state, now, repeat):
+                    alert_state.record_suppressed(store, key)
                     store.commit()
-                except Exception as exc:
-                    store.rollback()
-                    log.warning("alert state not recorded (%s)", type(exc).__name__)
-        finally:
-            if store is not None:
-                store.close()
+                    log.warning("alert not sent: %s.%s was alerted at %s, less than %s ago (%s)", d["dag_id"],
+                                d["task_id"], state.last_sent_at.isoformat(), repeat, ALERT_TASK_REPEAT_MINUTES.env)
+                    return
+            except Exception as exc:
+                store.rollback()
+                log.warning("alert state unreadable (%s): this alert is sent unthrottled", type(exc).__name__)
+                store = None
+        if state and state.suppressed:
+            notification = Notification(
+                title=notification.title, severity=notification.severity,
+                text=notification.text + f"\n({state.suppressed} later failure(s) of this task since the "
+                                         f"alert of {state.last_sent_at.isoformat()} were not alerted)",
+                data=dict(d, suppressed=state.suppressed))
+        delivered, _ = dispatch(notification, channels)
+        if delivered and store is not None:
+            try:
+                alert_state.record_sent(store, key, notification.severity, notification.title)
+                store.commit()
+            except Exception as exc:
+                store.rollback()
+                log.warning("alert state not recorded (%s)", type(exc).__name__)
+
+
+class SyncRetryNotifier(SyncFailureNotifier):
+    """On a failed try that Airflow retries: the early warning (severity warning), with its own throttle, so the
+    alert of the last try is never held back by it. The alert of the last try comes from SyncFailureNotifier."""
+
+    final = False
+    key_prefix = "retry:"
+
+
+def _entity_of(dag_id: str) -> str | None:
+    from moodle_sync.entities import ENTITIES
+
+    return next((spec.name for spec in ENTITIES if spec.dag_id == dag_id), None)
+
+
+def _record_failure(store, data: dict, *, final: bool) -> None:
+    """An entity DAG's failed try, for the operator's page (best effort: the alert matters more)."""
+    from moodle_sync.outbox import eventlog
+
+    entity = _entity_of(str(data.get("dag_id")))
+    if entity is None:
+        return
+    try:
+        eventlog.record_failure(store, entity, run_id=data.get("run_id"), task_id=str(data.get("task_id")),
+                                try_number=data.get("try_number"), final=final, error=str(data.get("error")))
+        store.commit()
+    except Exception as exc:
+        store.rollback()
+        log.warning("failure not recorded for the operator's page (%s)", type(exc).__name__)

@@ -65,8 +65,8 @@ def snapshot(store: Database, *, now: dt.datetime | None = None,
     configured is history, not health, so it leaves the snapshot. None: every endpoint with a stored state.
 
     ``status``: "failing" when an endpoint is paused or any event is dead; "degraded" when events are failed,
-    an endpoint is throttled, or an entity's last successful sync is older than 3 of its intervals (or it
-    never synced); else "ok". ``reasons`` says which of these hold, in words.
+    an endpoint is throttled, an entity's last failed try (``last_failure``) is newer than its last success, or
+    its last successful sync is older than 3 of its intervals (or it never synced); else "ok". ``reasons`` says which of these hold, in words.
     """
     now = as_utc(now) if now is not None else dt.datetime.now(dt.timezone.utc)
     intervals = {**entity_intervals(), **(sync_interval_seconds or {})}
@@ -85,6 +85,7 @@ def snapshot(store: Database, *, now: dt.datetime | None = None,
             rows = store.query(store.sql(AREA, "last_run"), {"entity": spec.name})
             last_runs[spec.name] = rows[0] if rows else (None, None)
         endpoint_rows = store.query(store.sql(AREA, "endpoints"))
+        failures = {row[0]: row[1:] for row in store.query(store.sql(AREA, "last_failures"))}
     finally:
         store.commit()  # end the read transaction: a long-lived connection must not keep an old view
 
@@ -112,7 +113,17 @@ def snapshot(store: Database, *, now: dt.datetime | None = None,
             "watermark_lag_seconds": int(now.timestamp()) - watermark if watermark is not None else None,
             **{s: by_status.get(s, 0) for s in STATUSES},
             "oldest_pending_age_seconds": round((now - first).total_seconds(), 3) if first is not None else None,
+            "last_failure": None,
         }
+        if name in failures:
+            failed_at, run_id_failed, task_id, try_number, final, error = failures[name]
+            failed_at = as_utc(failed_at)
+            entities[name]["last_failure"] = {
+                "at": iso_utc(failed_at), "run_id": run_id_failed, "task_id": task_id, "try_number": try_number,
+                "final": bool(final), "error": error}
+            if finished_at is None or failed_at > finished_at:  # a later success makes it history
+                worse("degraded", f"{name}: {spec.dag_id}.{task_id} failed at {failed_at.isoformat()} (try "
+                                  f"{try_number}{'' if final else ', retrying'}): {error}")
         if by_status.get("dead"):
             worse("failing", f"{name}: {by_status['dead']} dead events")
         if by_status.get("failed"):

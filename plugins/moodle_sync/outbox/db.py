@@ -316,6 +316,34 @@ def _connection(conn_id: str):
     return BaseHook.get_connection(conn_id)
 
 
+class DatabaseUnavailable(RuntimeError):
+    """A database refused or could not be reached. Unlike a ``ConfigError`` a retry may succeed (a database
+    that is down comes back), so tasks let Airflow retry it."""
+
+
+def _refused(conn, conn_id: str, exc: BaseException) -> DatabaseUnavailable:
+    """The driver's refusal in one line that names the connection, without its password."""
+    from moodle_sync import redaction
+
+    args = getattr(exc, "args", ())
+    if len(args) == 2 and isinstance(args[0], int):  # MySQLdb: (code, message)
+        reason = f"{args[1]} (error {args[0]})"
+    else:
+        reason = str(exc)
+    reason = " ".join(reason.split())  # libpq's multi-line messages on one line
+    reason = redaction.redact(reason, [conn.password])
+    where = f"{conn.host or 'localhost'}:{conn.port or 'default port'}/{conn.schema or ''}"
+    return DatabaseUnavailable(f"connection `{conn_id}` ({where}) refused: {reason[:500]}")
+
+
+def _driver_errors() -> tuple[type[BaseException], ...]:
+    """The drivers' errors for a refused or unreachable server (both are imported lazily elsewhere too)."""
+    import MySQLdb
+    import psycopg
+
+    return (MySQLdb.OperationalError, psycopg.OperationalError)
+
+
 def dialect_of(conn_type: str | None, conn_id: str) -> str:
     dialect = _DIALECTS.get((conn_type or "").lower())
     if not dialect:
@@ -340,7 +368,10 @@ def connect(conn_id: str, bulk_load: bool = False) -> Database:
     dialect = dialect_of(conn.conn_type, conn_id)
     if dialect == "mysql":
         bulk_load = bulk_load and hasattr(os, "memfd_create")
-        raw = _SyncMySqlHook(mysql_conn_id=conn_id, local_infile=bulk_load).get_conn()
+        try:
+            raw = _SyncMySqlHook(mysql_conn_id=conn_id, local_infile=bulk_load).get_conn()
+        except _driver_errors() as exc:
+            raise _refused(conn, conn_id, exc) from None  # the driver's frames say nothing the message does not
         raw.autocommit(False)
         # DECIMAL as float (Moodle's grades have 5 decimals): pandas then gets float columns, not objects
         import MySQLdb.constants.FIELD_TYPE as FIELD_TYPE
@@ -352,7 +383,10 @@ def connect(conn_id: str, bulk_load: bool = False) -> Database:
             # as PostgreSQL does by default: no gap locks between parallel writers and claimers
             cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
     else:
-        raw = _SyncPostgresHook(postgres_conn_id=conn_id).get_conn()
+        try:
+            raw = _SyncPostgresHook(postgres_conn_id=conn_id).get_conn()
+        except _driver_errors() as exc:
+            raise _refused(conn, conn_id, exc) from None  # the driver's frames say nothing the message does not
         raw.autocommit = False
         from psycopg.types.numeric import FloatLoader
 

@@ -267,3 +267,15 @@ def requeue(db: Database, ids: list[int]) -> int:
         db.rollback()
         raise
     return n
+
+
+def record_failure(db: Database, entity: str, *, run_id: str | None, task_id: str, try_number, final: bool,
+                   error: str) -> None:
+    """An entity DAG's failed try replaces the entity's last failure (no commit: the caller's transaction). The
+    error is stored without the values it quotes (a driver quotes the row it choked on: personal data)."""
+    from moodle_sync.redaction import without_values
+
+    db.execute(db.sql(AREA, "record_failure"), {
+        "entity": entity, "dag_run_id": run_id, "task_id": task_id,
+        "try_number": try_number if isinstance(try_number, int) else None, "final": bool(final),
+        "error": without_values(error)[:1000], "now": db.ts(utcnow())})

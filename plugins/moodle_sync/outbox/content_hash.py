@@ -20,6 +20,7 @@ import logging
 from moodle_sync.config import ALLOW_PLAINTEXT, ENCRYPTION_CONN_ID, ConfigError
 from moodle_sync.outbox.crypto import PayloadCipher, key_id
 from moodle_sync.outbox.db import Database
+from moodle_sync.outbox.eventlog import migration_lock
 
 log = logging.getLogger(__name__)
 AREA = "eventlog"
@@ -97,12 +98,7 @@ def hasher_for(store: Database, cipher: PayloadCipher) -> ContentHasher:
         return ContentHasher(_open_key(sealed, cipher))
     if sealed is None and not cipher.encrypts:
         return ContentHasher(None)  # plain text allowed: the payloads themselves lie open, the hashes stay unkeyed
-    got = store.query(store.sql(AREA, "migration_lock"))
-    if store.dialect == "mysql" and (not got or got[0][0] != 1):
-        store.commit()
-        raise RuntimeError("another task holds the event log's migration lock (converting its content hashes): "
-                           "this task will find them converted when it is retried")
-    try:
+    with migration_lock(store, "converting its content hashes"):
         sealed = _get(store, KEY_ROW)
         if sealed is None:
             key = derive_key(cipher.keys[0])
@@ -116,12 +112,6 @@ def hasher_for(store: Database, cipher: PayloadCipher) -> ContentHasher:
         hasher = ContentHasher(key)
         _convert(store, hasher)
         return hasher
-    except Exception:
-        store.rollback()
-        raise
-    finally:
-        store.query(store.sql(AREA, "migration_unlock"))
-        store.commit()
 
 
 def _convert(store: Database, hasher: ContentHasher, batch: int | None = None) -> int:

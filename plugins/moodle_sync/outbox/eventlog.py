@@ -8,6 +8,7 @@ where a step needs its own (migrations, leases).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -21,11 +22,30 @@ log = logging.getLogger(__name__)
 AREA = "eventlog"
 
 
+@contextlib.contextmanager
+def migration_lock(db: Database, doing: str):
+    """Hold the event log's migration lock (one task changes the schema or its stored forms, the others wait);
+    rolled back on an error, released at the end. MariaDB's GET_LOCK gives up after its wait: then this fails,
+    rather than go on without the lock, and the task's retry finds the work done."""
+    got = db.query(db.sql(AREA, "migration_lock"))
+    if db.dialect == "mysql" and (not got or got[0][0] != 1):
+        db.commit()
+        raise RuntimeError(f"another task holds the event log's migration lock ({doing}): this task will find it "
+                           "done when it is retried")
+    try:
+        yield
+    except Exception:
+        db.rollback()
+        raise
+    finally:
+        db.query(db.sql(AREA, "migration_unlock"))
+        db.commit()
+
+
 def migrate(db: Database) -> list[int]:
     """Apply the migrations this database lacks, under a lock; safe to call from every task."""
     applied_now: list[int] = []
-    db.query(db.sql(AREA, "migration_lock"))
-    try:
+    with migration_lock(db, "applying migrations"):
         db.execute(db.sql(AREA, "migrations_table"))
         db.commit()
         applied = {row[0] for row in db.query(db.sql(AREA, "applied_migrations"))}
@@ -38,12 +58,6 @@ def migrate(db: Database) -> list[int]:
             db.commit()
             applied_now.append(version)
             log.info("event log: applied migration %s", name)
-    except Exception:
-        db.rollback()
-        raise
-    finally:
-        db.query(db.sql(AREA, "migration_unlock"))
-        db.commit()
     return applied_now
 
 

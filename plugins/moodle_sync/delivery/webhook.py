@@ -501,9 +501,9 @@ def _outcomes(batch: list[dict], answers: list[Answer], store: Database, policy:
 async def _deliver(store: Database, settings: WebhookSettings, hook: WebhookHook, cipher: PayloadCipher, *,
                    entity: str | None, owner: str, run_id: str | None, task_id: str | None,
                    max_events: int | None, endpoint_state: str = "ok") -> DeliveryResult:
-    """Send batch after batch; the next batch is claimed (in a thread, on the one DB connection, which only
-    that thread uses meanwhile) while the current one is on the wire. A key's later event cannot be claimed
-    while an earlier one is in flight: in-flight events are still pending, so per-key order holds."""
+    """Send batch after batch: once a batch's answers are in, its outcomes are recorded and the next batch is
+    claimed in one thread call (the one DB connection, used by that thread only). A key's later event cannot be
+    claimed while an earlier one is pending or failed, so per-key order holds."""
     result = DeliveryResult(entity=entity)
     limiter = RateLimiter(settings.rate_limit_per_second)
     in_flight = asyncio.Semaphore(settings.concurrency)

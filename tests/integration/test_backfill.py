@@ -213,3 +213,20 @@ def test_a_history_run_refuses_an_entity_that_never_synced(moodle, store):
     with pytest.raises(AirflowFailException, match="run moodle_sync_grades first"):  # no retry can fix it
         history_backfill("grade", day, day)
     assert events(store) == []
+
+
+def test_the_readmes_backfill_runs_as_written_and_makes_31_runs(airflow_dags):
+    import re
+    import shlex
+
+    from conftest import ROOT, airflow_cli
+
+    readme = (ROOT / "README.md").read_text()
+    unpause = re.search(r"^airflow dags unpause \S+$", readme, re.M).group(0)
+    create = re.search(r"^airflow backfill create .+$", readme, re.M).group(0)
+    assert "moodle_sync_grades_history" in unpause and "moodle_sync_grades_history" in create
+    airflow_cli(*shlex.split(unpause)[1:])
+    planned = airflow_cli(*shlex.split(create)[1:], "--dry-run")  # the runs it would create, none created
+    dates = re.findall(r"^\| (2026-\d\d-\d\d) 00:00:00", planned, re.M)  # a table row per run
+    assert len(dates) == 31 == len(set(dates)), planned[:3000]
+    assert (min(dates), max(dates)) == ("2026-10-01", "2026-10-31")

@@ -132,6 +132,31 @@ def sync(spec: EntitySpec, context) -> dict:
 
 
 @stops_on_bad_input
+def sync_history(spec: EntitySpec, context) -> dict:
+    """A history DAG's ``sync``: its run's data interval (a day), read as a backfill run reads it; the watermark
+    and the entity's last successful sync stay the scheduled syncs'."""
+    from moodle_sync.capture.sync import sync_entity
+    from moodle_sync.capture.window import resolve_window
+    from moodle_sync.outbox.entity_store import EntityStore
+
+    run_params(context)
+    settings = config.sync_settings()
+    with moodle_and_event_log() as (moodle, prefix, store):
+        watermark = EntityStore(store, spec.name).watermark()
+        if watermark is None:  # an initial sync reads every row: that is the entity DAG's first run, not history
+            raise config.ConfigError(f"{spec.name} was never synced: run {spec.dag_id} first (its first run is the "
+                                     "initial full sync); a history run re-reads one past day")
+        window = resolve_window(run_type="backfill", interval_start=context.get("data_interval_start"),
+                                interval_end=context.get("data_interval_end"), watermark=watermark, now=_now(),
+                                overlap=config.OVERLAP_SECONDS.integer())
+        if window.mode != "backfill":
+            raise config.ConfigError(f"a run of {context['dag'].dag_id} syncs its data interval, and this one has "
+                                     "none: create a backfill (docs/backfill.md)")
+        return sync_entity(spec, moodle, store, window, prefix=prefix, run_id=context["run_id"],
+                           **settings).as_dict()
+
+
+@stops_on_bad_input
 def deliver(context, entity: str | None = None, max_events: int | None = None) -> dict:
     """A ``deliver`` task: send due events (of one entity, or all) through the webhook connection."""
     from moodle_sync.delivery.webhook import deliver_due, settings_from_connection

@@ -25,12 +25,12 @@ DAG_IDS = ["moodle_sync_users", "moodle_sync_enrolments", "moodle_sync_grades"]
 
 
 def run_sync(entity: str, moodle, store, *, now: int | None = None, since=None, until=None,
-             run_type: str = "manual", interval=(None, None), prefix: str = "mdl_"):
+             run_type: str = "manual", interval=(None, None), prefix: str = "mdl_", run_id: str | None = None):
     spec = BY_NAME[entity]
     now = now or FIXTURE_NOW
     window = resolve_window(run_type=run_type, interval_start=interval[0], interval_end=interval[1],
                             since=since, until=until, watermark=EntityStore(store, entity).watermark(), now=now)
-    return sync_entity(spec, moodle, store, window, prefix=prefix, run_id=f"test-{entity}")
+    return sync_entity(spec, moodle, store, window, prefix=prefix, run_id=run_id or f"test-{entity}")
 
 
 def reconcile(entity: str, moodle, store, *, now: int | None = None, prefix: str = "mdl_"):

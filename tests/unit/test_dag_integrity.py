@@ -8,6 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DAG_IDS = {"moodle_sync_users", "moodle_sync_enrolments", "moodle_sync_grades"}
+HISTORY_DAG_IDS = {f"{dag_id}_history" for dag_id in DAG_IDS}
 DELIVERY_DAG_IDS = {"moodle_sync_retry", "moodle_sync_replay"}
 MONITOR_DAG_IDS = {"moodle_sync_monitor"}
 MAINTENANCE_DAG_IDS = {"moodle_sync_maintenance"}
@@ -23,7 +24,8 @@ def dagbag():
 
 def test_every_dag_file_imports_without_error(dagbag):
     assert dagbag.import_errors == {}
-    assert DAG_IDS | DELIVERY_DAG_IDS | MONITOR_DAG_IDS | MAINTENANCE_DAG_IDS | {RECONCILE_DAG_ID} == set(dagbag.dags)
+    assert DAG_IDS | HISTORY_DAG_IDS | DELIVERY_DAG_IDS | MONITOR_DAG_IDS | MAINTENANCE_DAG_IDS | {
+        RECONCILE_DAG_ID} == set(dagbag.dags)
 
 
 @pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
@@ -40,6 +42,24 @@ def test_entity_dag_settings(dagbag, dag_id):
     for t in dag.tasks:
         assert t.owner == "data-engineering"
         assert t.retries >= 1
+        callbacks = t.on_failure_callback if isinstance(t.on_failure_callback, list) else [t.on_failure_callback]
+        assert any(isinstance(cb, SyncFailureNotifier) for cb in callbacks)
+
+
+@pytest.mark.parametrize("dag_id", sorted(HISTORY_DAG_IDS))
+def test_history_dags_run_a_day_per_run_only_when_someone_backfills(dagbag, dag_id):
+    from airflow.sdk import CronDataIntervalTimetable
+
+    from moodle_sync.ops.alerts import SyncFailureNotifier
+
+    dag = dagbag.dags[dag_id]
+    assert isinstance(dag.timetable, CronDataIntervalTimetable) and "'0 0 * * *'" in repr(dag.timetable)
+    assert dag.is_paused_upon_creation is True and dag.catchup is False and dag.max_active_runs == 1
+    assert {str(getattr(t, "value", t)) for t in dag.allowed_run_types} == {"scheduled", "backfill"}
+    assert set(dag.params.keys()) == set()
+    assert [t.task_id for t in dag.topological_sort()] == ["sync", "deliver"]
+    for t in dag.tasks:
+        assert t.owner == "data-engineering" and t.retries >= 1
         callbacks = t.on_failure_callback if isinstance(t.on_failure_callback, list) else [t.on_failure_callback]
         assert any(isinstance(cb, SyncFailureNotifier) for cb in callbacks)
 

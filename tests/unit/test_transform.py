@@ -143,7 +143,7 @@ def test_user_role_from_role_rank(rank, role):
     (dict(run_type="manual", interval_start=3000, interval_end=4000, watermark=4500), ("incremental", 4200, 5000)),
     (dict(run_type="scheduled", interval_start=3000, interval_end=4000, watermark=4100), ("interval", 2700, 4000)),
     (dict(run_type="scheduled", interval_start=3000, interval_end=4000, watermark=1000), ("interval", 700, 4000)),
-    (dict(run_type="backfill", interval_start=3000, interval_end=4000, watermark=1000), ("interval", 2700, 4000)),
+    (dict(run_type="backfill", interval_start=3000, interval_end=4000, watermark=1000), ("backfill", 2700, 4000)),
     (dict(run_type="scheduled", interval_start=4000, interval_end=4000, watermark=4500), ("incremental", 4200, 5000)),
     (dict(run_type="manual", interval_start=None, interval_end=None, watermark=4500, since="1970-01-01T00:33:20Z"),
      ("resync", 2000, 5000)),

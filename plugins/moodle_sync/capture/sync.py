@@ -145,7 +145,8 @@ def _finish_run(db: Database, state: EntityStore, window: Window, run_id, watche
     """The last transaction: the last chunk's events, the watermark, the snapshot, the fast path's cursors
     and the run log together."""
     state = state.on(db)
-    state.set_watermark(window.since, window.until, run_id)
+    if window.mode != "backfill":  # a backfill re-reads the past: the watermark stays the scheduled syncs'
+        state.set_watermark(window.since, window.until, run_id)
     if watched_now is not None:
         state.replace_watched(watched_now)
     state.set_cursors(cursors, run_id)

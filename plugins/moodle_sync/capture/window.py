@@ -1,8 +1,10 @@
 """Which Moodle time window a run syncs.
 
 - ``since``/``until`` params: resync exactly that window (a manual repair).
-- scheduled and backfill runs: their data interval, opened ``overlap`` seconds early; if the stored
-  watermark lags behind the interval (runs were missed), from the watermark instead, so nothing is skipped.
+- scheduled runs: their data interval, opened ``overlap`` seconds early; if the stored watermark lags behind
+  the interval (runs were missed), from the watermark instead, so nothing is skipped.
+- backfill runs (and every run of a ``_history`` DAG): their data interval, opened ``overlap`` seconds early;
+  mode 'backfill', which leaves the watermark and the entity's last successful sync to the scheduled runs.
 - a manual run without params, or any run without a real interval: from the watermark to now.
 - no watermark yet (empty event log): the initial full sync.
 Re-reading a period is harmless: a change already emitted yields no second event.
@@ -20,7 +22,7 @@ DEFAULT_OVERLAP_SECONDS = OVERLAP_SECONDS.default
 
 @dataclass(frozen=True)
 class Window:
-    mode: str  # 'initial' | 'incremental' | 'interval' | 'resync' | 'reconcile' (moodle_sync_reconcile)
+    mode: str  # 'initial' | 'incremental' | 'interval' | 'backfill' | 'resync' | 'reconcile' (moodle_sync_reconcile)
     since: int | None  # None: every row (initial full sync, reconciliation)
     until: int
     now: int
@@ -81,6 +83,7 @@ def resolve_window(*, run_type: str | None, interval_start, interval_end, since=
         return Window("initial", None, now, now)
     start_s, end_s = to_unix(interval_start), to_unix(interval_end)
     if run_type in ("scheduled", "backfill") and start_s is not None and end_s is not None and end_s > start_s:
-        start = min(start_s, watermark) if run_type == "scheduled" else start_s
-        return Window("interval", max(0, start - overlap), end_s, now)
+        if run_type == "backfill":
+            return Window("backfill", max(0, start_s - overlap), end_s, now)
+        return Window("interval", max(0, min(start_s, watermark) - overlap), end_s, now)
     return Window("incremental", max(0, watermark - overlap), now, now)

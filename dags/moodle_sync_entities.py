@@ -18,7 +18,8 @@ def entity_dag(spec: EntitySpec):
     @dag(
         dag_id=spec.dag_id,
         description=spec.description,
-        # a data interval per run, so that a backfill run syncs exactly its own interval
+        # a data interval per run, so that a backfill run syncs exactly its own interval; the cron is the entity's
+        # setting (MOODLE_SYNC_USERS_SCHEDULE, ..., default every 15 minutes: moodle_sync/config.py)
         schedule=CronDataIntervalTimetable(spec.schedule, timezone="UTC"),
         **tasks.DAG_COMMON,
         default_args=tasks.DEFAULT_ARGS,

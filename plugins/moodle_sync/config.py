@@ -48,6 +48,15 @@ class Setting:
             raise ConfigError(f"{self.env}={raw!r} must be at least {minimum} ({self.doc})")
         return value
 
+    def cron(self, environ=None) -> str:
+        """A cron expression, checked: a typo stops the DAG file's import with the variable's name."""
+        from croniter import croniter
+
+        raw = self.raw(environ)
+        if not croniter.is_valid(raw):
+            raise ConfigError(f"{self.env}={raw!r} is not a cron expression ({self.doc}; default {self.default!r})")
+        return raw
+
     def flag(self, environ=None) -> bool:
         return self.raw(environ).lower() in ("1", "true", "yes")
 
@@ -61,6 +70,11 @@ LOG_REREAD_IDS = Setting("MOODLE_SYNC_LOG_REREAD_IDS", 1000,
                          "log ids re-read below the fast path's cursor (rows committed out of id order)")
 FAST_PATH_MAX_KEYS = Setting("MOODLE_SYNC_FAST_PATH_MAX_KEYS", 100_000,
                              "keys one run takes from the fast path; the rest wait for the next run")
+# Schedules of the entity DAGs (cron, UTC; read when the DAG file is parsed: set them where the scheduler and the
+# dag-processor run, and where the monitor and the operator's page run, which judge staleness by them)
+USERS_SCHEDULE = Setting("MOODLE_SYNC_USERS_SCHEDULE", "*/15 * * * *", "schedule of moodle_sync_users")
+ENROLMENTS_SCHEDULE = Setting("MOODLE_SYNC_ENROLMENTS_SCHEDULE", "*/15 * * * *", "schedule of moodle_sync_enrolments")
+GRADES_SCHEDULE = Setting("MOODLE_SYNC_GRADES_SCHEDULE", "*/15 * * * *", "schedule of moodle_sync_grades")
 # Schedules of the DAGs that serve every entity (cron)
 RETRY_SCHEDULE = Setting("MOODLE_SYNC_RETRY_SCHEDULE", "* * * * *", "schedule of moodle_sync_retry")
 MONITOR_SCHEDULE = Setting("MOODLE_SYNC_MONITOR_SCHEDULE", "*/5 * * * *", "schedule of moodle_sync_monitor")

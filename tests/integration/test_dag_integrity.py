@@ -33,3 +33,27 @@ def test_dag_files_import_no_pandas_and_touch_no_database_at_top_level(dag_file)
     assert "MySQLdb" not in heavy and "psycopg" not in heavy, f"{dag_file} imports a database driver at top level"
 
 
+
+
+def _parse_entity_dags(**settings) -> subprocess.CompletedProcess:
+    """dags/moodle_sync_entities.py parsed in a fresh interpreter with ``settings`` in its environment; prints
+    each DAG's cron."""
+    code = (
+        "import runpy\n"
+        f"dags = runpy.run_path({str(ROOT / 'dags' / 'moodle_sync_entities.py')!r})\n"
+        "for name in ('moodle_sync_users', 'moodle_sync_enrolments', 'moodle_sync_grades'):\n"
+        "    print(name, dags[name].timetable.expression)\n"
+    )
+    env = {"PYTHONPATH": str(ROOT / "plugins"), "PATH": "/usr/bin:/bin", "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+           "AIRFLOW_HOME": tempfile.mkdtemp(prefix="mzs-parse-"), **settings}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_each_entity_dag_takes_its_schedule_from_its_setting_and_a_bad_cron_names_the_variable():
+    out = _parse_entity_dags(MOODLE_SYNC_GRADES_SCHEDULE="*/2 * * * *", MOODLE_SYNC_USERS_SCHEDULE="0 * * * *")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split("\n")[-4:-1] == ["moodle_sync_users 0 * * * *", "moodle_sync_enrolments */15 * * * *",
+                                             "moodle_sync_grades */2 * * * *"]
+    bad = _parse_entity_dags(MOODLE_SYNC_ENROLMENTS_SCHEDULE="every 5 minutes")
+    assert bad.returncode != 0
+    assert "MOODLE_SYNC_ENROLMENTS_SCHEDULE='every 5 minutes' is not a cron expression" in bad.stderr

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from moodle_sync.capture.phpserialize import parse_other
+from moodle_sync.config import Setting
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class KeySource:
 class EntitySpec:
     name: str
     dag_id: str
-    schedule: str
+    schedule_setting: Setting  # the entity DAG's cron schedule (moodle_sync.config)
     description: str
     select_sql: str
     changed_sql: str
@@ -72,6 +73,11 @@ class EntitySpec:
     # Names of a deleted key, re-read from Moodle at delete time (the key's state keeps ids only):
     # (moodle, prefix, [ids of each deleted key]) -> [payload fields to add, per key]. None: ids only.
     delete_names: Callable | None = None
+
+    @property
+    def schedule(self) -> str:
+        """The entity DAG's cron schedule, from its setting (checked)."""
+        return self.schedule_setting.cron()
 
     def changed_sql_for(self, grade_history_enabled: bool) -> str:
         if not grade_history_enabled and self.changed_sql_without_history:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from moodle_sync.config import ENROLMENTS_SCHEDULE
 from moodle_sync.entities.base import EntitySpec, KeySource, WatchedRows, as_int, log_other, same
 
 
@@ -54,7 +55,7 @@ def log_user_enrolment(row: dict):
 ENROLMENTS = EntitySpec(
     name="enrolment",
     dag_id="moodle_sync_enrolments",
-    schedule="*/15 * * * *",
+    schedule_setting=ENROLMENTS_SCHEDULE,
     description="Moodle user enrolments, with Moodle's effective 'active' state, to the CRM.",
     select_sql="enrolments",
     changed_sql="enrolments_changed",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from moodle_sync.config import GRADES_SCHEDULE
 from moodle_sync.entities.base import EntitySpec, KeySource, as_int, log_other
 
 log = logging.getLogger(__name__)
@@ -428,7 +429,7 @@ def history_grade_deleted(row: dict):
 GRADES = EntitySpec(
     name="grade",
     dag_id="moodle_sync_grades",
-    schedule="*/15 * * * *",
+    schedule_setting=GRADES_SCHEDULE,
     description="Moodle grades (one per user and grade item) with Moodle's percentage to the CRM.",
     select_sql="grades",
     changed_sql="grades_changed",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from moodle_sync.config import USERS_SCHEDULE
 from moodle_sync.entities.base import EntitySpec, KeySource, as_int, same
 
 ROLE_NAMES = {2: "teacher", 1: "student", 0: "other"}
@@ -33,7 +34,7 @@ def log_related_user(row: dict):
 USERS = EntitySpec(
     name="user",
     dag_id="moodle_sync_users",
-    schedule="*/15 * * * *",
+    schedule_setting=USERS_SCHEDULE,
     description="Moodle users (all but guest; deleted and suspended ones with their flags) to the CRM.",
     select_sql="users",
     changed_sql="users_changed",

@@ -80,9 +80,13 @@ def demo_ui(tmp_path_factory):
         assert up and proc.poll() is None, output()
         yield {"proc": proc, "base": base, "home": home, "secrets": secrets, "output": output}
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
+        if proc.poll() is None:  # SIGTERM first: the demo then stops its components, which SIGKILL would orphan
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=STOP_DEADLINE_SECONDS)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=30)
         out.close()
         mysql_cli("-e", f"DROP DATABASE IF EXISTS {names['DEMO_MOODLE_DB']}; "
                         f"DROP DATABASE IF EXISTS {names['DEMO_EVENTLOG_DB']}")

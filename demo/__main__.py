@@ -1,7 +1,8 @@
 """`make demo`: the whole sync on a Moodle-shaped demo database, through Airflow, to a local receiver.
 
 1. creates the demo Moodle (`moodle_demo`) on the local MariaDB from the project's own DDL and seed generator
-   (the edge cases of FACTS.md included) and an empty event log (`moodle_sync_demo`);
+   (the edge cases of FACTS.md included), an empty event log (`moodle_sync_demo`) and, on the local
+   PostgreSQL, Airflow's metadata database (`mzs_demo_airflow`) with the demo's connections in it;
 2. makes this run's secrets (bearer token, Standard Webhooks signing secret, payload encryption key, alert
    token) and starts a receiver that behaves like the legacy backend (and keeps the CRM records it would write),
    here told to check the token and every signature, takes alerts and can be told to fail;
@@ -10,17 +11,21 @@
    two undelivered events);
 4. prints what each run read, quarantined, emitted, sent and failed, and what was signed, encrypted and alerted.
 
-The secrets reach the Airflow processes only through their environment (AIRFLOW_CONN_*): never a file, never
-a command line. Database names and homes can be moved by environment variables (demo/settings.py) so that a
-test runs the whole demo beside others. `python -m demo --ui` then serves the Airflow UI on the same
-processes' environment (the encrypted events can only be read with this run's key, which dies with it).
+The secrets are stored only in those connections, encrypted with this run's Airflow Fernet key, which lives only
+in the environment of the demo's processes: never a file, never a command line. Database names and homes can be
+moved by environment variables (demo/settings.py) so that a test runs the whole demo beside others; every other
+AIRFLOW_* setting of the caller is kept. `python -m demo --ui` then serves the Airflow UI (demo/ui.py) with the
+same environment (the connections and the encrypted events can only be read with this run's keys, which die
+with it).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
+from secrets import token_urlsafe
 import subprocess
 import sys
 import time
@@ -30,27 +35,68 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))
 sys.path.insert(0, str(ROOT))
 
-from demo.settings import Secrets, Settings, connection_env, connections  # noqa: E402
+from demo.settings import Secrets, Settings, connections  # noqa: E402
 
 DAG_IDS = ["moodle_sync_users", "moodle_sync_enrolments", "moodle_sync_grades"]
 MONITOR_DAG_ID = "moodle_sync_monitor"
 DB_HOST, DB_PORT, DB_USER = "127.0.0.1", int(os.environ.get("DEMO_DB_PORT") or 3306), "root"
+PG_HOST, PG_PORT, PG_USER = "127.0.0.1", int(os.environ.get("DEMO_PG_PORT") or 5432), "postgres"
 
 
-def airflow_env(settings: Settings, conns: dict[str, dict]) -> dict:
-    """The environment of every Airflow process of the demo: the caller's, minus any Airflow or moodle_sync
-    setting it had (the demo must not write into someone's real Airflow), plus the demo's."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AIRFLOW_", "AIRFLOW__", "MOODLE_SYNC_")) and not k.startswith("DEMO_")}
+#: Airflow settings the demo owns (its home, its metadata database and keys, its DAGs and plugins): the caller's
+#: values of these are replaced; every other AIRFLOW_* setting of the caller reaches the demo's processes
+OWNED = ("AIRFLOW_HOME", "AIRFLOW_CONFIG", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CORE__FERNET_KEY",
+         "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__PLUGINS_FOLDER",
+         "AIRFLOW__CORE__LOAD_EXAMPLES", "AIRFLOW__SECRETS__BACKEND", "PYTHONPATH")
+#: the demo's defaults for what the caller may set: the UI on this host, workers sized for a small machine
+#: (Airflow's parallelism of 32 forks 32 LocalExecutor workers)
+UI_DEFAULTS = {"AIRFLOW__API__HOST": "127.0.0.1", "AIRFLOW__API__PORT": "8080", "AIRFLOW__API__WORKERS": "1",
+               "AIRFLOW__CORE__PARALLELISM": "4"}
+
+
+def airflow_env(settings: Settings, conn_ids) -> dict:
+    """The environment of every Airflow process of the demo: the caller's, minus what the demo owns (its Airflow
+    home, metadata database, keys), any AIRFLOW_CONN_ of the demo's connections (that would hide the ones in its
+    metadata database), MOODLE_SYNC_ and DEMO_ settings; plus the demo's, with this run's fresh keys."""
+    hidden = {*OWNED, *(f"AIRFLOW_CONN_{c.upper()}" for c in conn_ids)}
+    env = {k: v for k, v in os.environ.items() if k not in hidden and not k.startswith(("MOODLE_SYNC_", "DEMO_"))}
+    from cryptography.fernet import Fernet
+
     env.update({
         "AIRFLOW_HOME": str(settings.airflow_home),
+        "AIRFLOW_CONFIG": str(settings.airflow_home / "airflow.cfg"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://{PG_USER}@{PG_HOST}:{PG_PORT}/{settings.airflow_db}",
+        # this run's keys, in this environment only: the connections in the metadata database die with them
+        "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+        "AIRFLOW__API_AUTH__JWT_SECRET": token_urlsafe(48),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "PYTHONPATH": str(ROOT / "plugins"),
-        **connection_env(conns),  # the secrets: in this environment only
     })
+    for key, value in UI_DEFAULTS.items():
+        env.setdefault(key, value)
+    env.setdefault("AIRFLOW__API__BASE_URL", f"http://localhost:{env['AIRFLOW__API__PORT']}")
     return env
+
+
+# Airflow writes a generated Fernet key and JWT secret into an airflow.cfg it creates: the demo's holds none
+AIRFLOW_CFG = ("# The demo's Airflow settings are environment variables of its processes (demo/__main__.py, "
+               "airflow_env):\n# its keys live only there, so this file stays empty.\n")
+
+
+def store_connections(conns: dict[str, dict]) -> None:
+    """The demo's connections into its Airflow metadata database (Admin > Connections), where Airflow encrypts
+    their passwords and extras with this run's Fernet key."""
+    from airflow.models import Connection
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        for conn_id, conn in conns.items():
+            extra = conn.get("extra")
+            session.add(Connection(conn_id=conn_id, conn_type=conn["conn_type"], host=conn.get("host"),
+                                   port=conn.get("port"), login=conn.get("login"), password=conn.get("password"),
+                                   schema=conn.get("schema"), extra=json.dumps(extra) if extra else None))
 
 
 def airflow(settings: Settings, env: dict, *args: str, log_name: str,
@@ -89,21 +135,47 @@ def recreate_mysql_database(name: str) -> None:
     conn.close()
 
 
+class PostgresUnreachable(RuntimeError):
+    """The local PostgreSQL that holds the demo's Airflow metadata does not answer: the message says what to do."""
+
+
+def recreate_postgres_database(name: str) -> None:
+    """Drop and create Airflow's metadata database (the name was validated by demo.settings): the last run's
+    connections are encrypted with a key that is gone."""
+    import psycopg
+
+    try:
+        conn = psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", autocommit=True,
+                               connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise PostgresUnreachable(
+            f"the demo keeps Airflow's metadata on PostgreSQL on {PG_HOST}:{PG_PORT} as {PG_USER} (trust auth), and "
+            f"got: {str(exc).strip().splitlines()[-1]}.\n"
+            "  Start the local one:  bash scripts/bootstrap.sh services   (as root; it says what to run otherwise)\n"
+            "  or install it:        apt-get install -y postgresql\n"
+            "  or point the demo at another PostgreSQL on this host: DEMO_PG_PORT (its database: DEMO_AIRFLOW_DB; "
+            "docs/demo.md).") from None
+    with conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__.splitlines()[0])
     parser.add_argument("--ui", action="store_true",
-                        help="after the demo, serve the Airflow UI (airflow standalone) with the same environment")
+                        help="after the demo, serve the Airflow UI (its components, until Ctrl-C) with the same environment")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     secrets = Secrets.fresh_or_from_env()
 
     settings.home.mkdir(parents=True, exist_ok=True)
     print(f"1/4 Creating the demo Moodle ({settings.moodle_db}) and an empty event log ({settings.eventlog_db}) "
-          f"on the local MariaDB ...")
+          f"on the local MariaDB, and Airflow's metadata database ({settings.airflow_db}) on the local PostgreSQL ...")
     try:
         recreate_mysql_database(settings.moodle_db)
         recreate_mysql_database(settings.eventlog_db)
-    except MariaDBUnreachable as exc:
+        recreate_postgres_database(settings.airflow_db)
+    except (MariaDBUnreachable, PostgresUnreachable) as exc:
         print(f"    {exc}", file=sys.stderr)
         return 1
 
@@ -115,17 +187,30 @@ def main(argv: list[str] | None = None) -> int:
                         db_port=DB_PORT, db_user=DB_USER, db_password="", receiver_host="127.0.0.1",
                         receiver_port=receiver.port, secrets=secrets)
     env = airflow_env(settings, conns)
-    # this process reads the same connections (and must not make an Airflow home of its own elsewhere)
+    print(f"2/4 Preparing Airflow: metadata database {settings.airflow_db} on PostgreSQL {PG_HOST}:{PG_PORT}, home "
+          f"{settings.airflow_home} ...")
+    settings.airflow_home.mkdir(parents=True, exist_ok=True)
+    (settings.airflow_home / "airflow.cfg").write_text(AIRFLOW_CFG)
+    if airflow(settings, env, "db", "migrate", log_name="db-migrate").returncode:
+        print(f"    'airflow db migrate' failed: see {settings.home / 'logs' / 'db-migrate.log'}")
+        receiver.stop()
+        return 1
+    # this process writes and reads the same connections (and must not make an Airflow home of its own elsewhere)
     for key in [k for k in os.environ if k.startswith(("AIRFLOW_", "AIRFLOW__", "MOODLE_SYNC_"))]:
         del os.environ[key]
     os.environ.update(env)
+    # Airflow reads connections from its metadata database only in its server processes; this one is one of them
+    os.environ["_AIRFLOW_PROCESS_CONTEXT"] = "server"
+    # Airflow masks every value of a connection's extra and warns, here, that "mdl_" is too short to mask
+    for masker in ("airflow.sdk._shared.secrets_masker.secrets_masker", "airflow._shared.secrets_masker.secrets_masker"):
+        logging.getLogger(masker).setLevel(logging.ERROR)
+    store_connections(conns)
+    print(f"    connections {', '.join(conns)} in its metadata database (Admin > Connections), their passwords and "
+          "extras encrypted with this run's Fernet key, which lives only in the environment of the demo's processes")
 
     from moodle_sync.outbox import db
     from demo import moodle_site as demo_moodle
     from moodle_sync.outbox import eventlog
-
-    # Airflow masks every value of a connection's extra and warns, here, that "mdl_" is too short to mask
-    logging.getLogger("airflow.sdk._shared.secrets_masker.secrets_masker").setLevel(logging.ERROR)
     from moodle_sync.outbox.crypto import cipher_from_connection, key_id, parse_keys
 
     moodle = db.connect("moodle_db")
@@ -135,16 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     cipher = cipher_from_connection()
     kid = key_id(parse_keys(secrets.encryption_key)[0])
 
-    print(f"2/4 Receiver on {receiver.url}: answers like the legacy backend (a grade key remembered 10 s, CRM "
+    print(f"3/4 Receiver on {receiver.url}: answers like the legacy backend (a grade key remembered 10 s, CRM "
           f"records per key), checks the bearer token and the Standard Webhooks signature of every request, takes "
           f"alerts on /alerts.")
-    print(f"    This run's secrets (bearer token, whsec_ signing secret, encryption key {kid}, alert token) live "
-          f"only in the environment of its processes: no file, no command line.")
-    print(f"3/4 Preparing Airflow (metadata database in {settings.airflow_home}) ...")
-    if airflow(settings, env, "db", "migrate", log_name="db-migrate").returncode:
-        print(f"    'airflow db migrate' failed: see {settings.home / 'logs' / 'db-migrate.log'}")
-        receiver.stop()
-        return 1
+    print(f"    This run's secrets (bearer token, whsec_ signing secret, encryption key {kid}, alert token) are only "
+          f"in the demo's memory and, encrypted, in its connections: no file, no command line.")
 
     store = db.connect("moodle_sync_db")
     summary = []
@@ -201,26 +281,26 @@ def main(argv: list[str] | None = None) -> int:
     if not args.ui:
         print("\nThe Airflow UI on the same DAGs and event log: make demo-ui (this run's key is gone once it ends).")
         print("The operator's page (health, statistics, events, replay) is then at "
-              "http://localhost:8080/plugin/moodle-sync")
+              f"{env['AIRFLOW__API__BASE_URL'].rstrip('/')}/plugin/moodle-sync")
         receiver.stop()
         return 0 if ok else 1
 
-    port = os.environ.get("DEMO_UI_PORT") or "8080"
-    print(f"\nServing the Airflow UI on http://localhost:{port} with this run's environment (airflow standalone "
-          f"prints the login; it is also in {settings.airflow_home}/simple_auth_manager_passwords.json.generated). "
-          "Ctrl-C stops it.")
-    try:
-        subprocess.run([str(Path(sys.executable).parent / "airflow"), "standalone"],
-                       env={**env, "AIRFLOW__API__PORT": port,
-                            "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",  # alert links point at this UI
-                            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
-                            # standalone starts its parts as `airflow ...`
-                            "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])},
-                       cwd=settings.home)
-    except KeyboardInterrupt:
-        pass
+    from demo.ui import Components, serve
+
+    base_url = env["AIRFLOW__API__BASE_URL"]
+    components = Components(Path(sys.executable).parent / "airflow", env, settings.home, settings.home / "logs")
+    health = f"http://127.0.0.1:{env['AIRFLOW__API__PORT']}/api/v2/monitor/health"
+    print(f"\nStarting the Airflow UI (api-server, scheduler, dag-processor, triggerer; logs in "
+          f"{settings.home / 'logs'}/ui-*.log) with this run's environment ...", flush=True)
+
+    def ready() -> None:
+        print(f"The Airflow UI is at {base_url} (log in as admin: the password is in {settings.airflow_home}/"
+              f"simple_auth_manager_passwords.json.generated); the operator's page at "
+              f"{base_url.rstrip('/')}/plugin/moodle-sync. Ctrl-C stops it.", flush=True)
+
+    code = serve(components, health, ready)
     receiver.stop()
-    return 0 if ok else 1
+    return code or (0 if ok else 1)
 
 
 if __name__ == "__main__":

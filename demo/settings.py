@@ -4,14 +4,14 @@ One place for `make demo` and the tests, and the reference docker-compose.yaml i
 (tests/integration/test_compose.py): the same connection ids and shapes, only hosts, ports and secrets differ.
 Names and homes can be overridden by environment variables, so a test can run the whole demo beside
 another one. The secrets are made fresh for every run (or taken from the environment, which is how a test
-learns them to grep for them afterwards) and reach the Airflow processes only through their environment:
-never a file, never a command line.
+learns them to grep for them afterwards) and reach the Airflow processes only through the connections in the
+demo's metadata database, encrypted with a key that lives only in their environment: never a file, never a
+command line.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
 import secrets
@@ -27,7 +27,9 @@ ENVIRONMENT = {
     "DEMO_DB_PORT": "the port of the MariaDB on 127.0.0.1 the demo writes to, as root without a password (3306)",
     "DEMO_MOODLE_DB": "the demo Moodle database on the local MariaDB (moodle_demo)",
     "DEMO_EVENTLOG_DB": "the event-log database on the local MariaDB (moodle_sync_demo)",
-    "DEMO_UI_PORT": "the port of the Airflow UI that `python -m demo --ui` serves (8080)",
+    "DEMO_PG_PORT": "the port of the PostgreSQL on 127.0.0.1 holding Airflow's metadata, as postgres with trust auth "
+                    "(5432)",
+    "DEMO_AIRFLOW_DB": "Airflow's metadata database on that PostgreSQL, made anew every run (mzs_demo_airflow)",
     "DEMO_WEBHOOK_TOKEN": "the receiver's bearer token (fresh per run)",
     "DEMO_SIGNING_SECRET": "the Standard Webhooks signing secret, whsec_<base64> (fresh per run)",
     "DEMO_ENCRYPTION_KEY": "the payload encryption key, Fernet format (fresh per run)",
@@ -38,7 +40,7 @@ ENVIRONMENT = {
 SECRET_ENV = {"webhook_token": "DEMO_WEBHOOK_TOKEN", "signing_secret": "DEMO_SIGNING_SECRET",
               "encryption_key": "DEMO_ENCRYPTION_KEY", "alert_token": "DEMO_ALERT_TOKEN"}
 
-MOODLE_DB_DEFAULT, EVENTLOG_DB_DEFAULT = "moodle_demo", "moodle_sync_demo"
+MOODLE_DB_DEFAULT, EVENTLOG_DB_DEFAULT, AIRFLOW_DB_DEFAULT = "moodle_demo", "moodle_sync_demo", "mzs_demo_airflow"
 TABLE_PREFIX = "mdl_"
 ALERTS_ENDPOINT = "/alerts"
 _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -87,13 +89,15 @@ class Settings:
     airflow_home: Path
     moodle_db: str
     eventlog_db: str
+    airflow_db: str
 
     @classmethod
     def from_env(cls) -> "Settings":
         home = Path(os.environ.get("DEMO_HOME") or ROOT / ".demo").resolve()
         return cls(home=home, airflow_home=Path(os.environ.get("DEMO_AIRFLOW_HOME") or home / "airflow").resolve(),
                    moodle_db=_db_name("DEMO_MOODLE_DB", MOODLE_DB_DEFAULT),
-                   eventlog_db=_db_name("DEMO_EVENTLOG_DB", EVENTLOG_DB_DEFAULT))
+                   eventlog_db=_db_name("DEMO_EVENTLOG_DB", EVENTLOG_DB_DEFAULT),
+                   airflow_db=_db_name("DEMO_AIRFLOW_DB", AIRFLOW_DB_DEFAULT))
 
 
 def connections(*, moodle_db: str, eventlog_db: str, db_host: str, db_port: int, db_user: str, db_password: str,
@@ -118,7 +122,3 @@ def connections(*, moodle_db: str, eventlog_db: str, db_host: str, db_port: int,
         "moodle_sync_alerts": {**receiver, "password": secrets.alert_token, "extra": {"endpoint": ALERTS_ENDPOINT}},
     }
 
-
-def connection_env(conns: dict[str, dict]) -> dict[str, str]:
-    """The AIRFLOW_CONN_<ID> environment variables of ``connections()``."""
-    return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in conns.items()}

@@ -2,6 +2,9 @@
 databases), then none of its secrets is anywhere it left data, and its event log holds no demo user's name or
 email in plain text.
 
+The demo's Airflow keeps its metadata (and the demo's connections, Fernet-encrypted with a key that lives only in
+the environment of the demo's processes) on the local PostgreSQL: that database is searched too.
+
 The test makes the secrets and gives them to the demo through its environment (DEMO_*; by default the demo
 makes fresh ones), so it knows what to look for: the bearer token, the whsec_ signing secret, the payload
 encryption key and the alert webhook's token, each in every form it could be written in (as is, URL-encoded,
@@ -14,7 +17,6 @@ import base64
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ class DemoRun:
     airflow_home: Path
     moodle_db: str
     eventlog_db: str
+    airflow_db: str
     secrets: dict[str, str]
     proc: subprocess.CompletedProcess
 
@@ -75,15 +78,21 @@ def demo(tmp_path_factory) -> DemoRun:
                "encryption key": Fernet.generate_key().decode(),
                "alert token": base64.urlsafe_b64encode(os.urandom(24)).decode().rstrip("=")}
     moodle_db, eventlog_db = scratch_db("mzs_test_demo_run_moodle"), scratch_db("mzs_test_demo_run_eventlog")
+    airflow_db = scratch_db("mzs_test_demo_run_airflow")
     # the test's own Airflow settings (conftest's AIRFLOW_HOME, its encryption key) must not reach the demo
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "MOODLE_SYNC_", "DEMO_"))}
     env.update({"DEMO_HOME": str(home), "DEMO_MOODLE_DB": moodle_db, "DEMO_EVENTLOG_DB": eventlog_db,
+                "DEMO_AIRFLOW_DB": airflow_db,
                 "DEMO_WEBHOOK_TOKEN": secrets["webhook token"], "DEMO_SIGNING_SECRET": secrets["signing secret"],
                 "DEMO_ENCRYPTION_KEY": secrets["encryption key"], "DEMO_ALERT_TOKEN": secrets["alert token"]})
     proc = subprocess.run([sys.executable, "-m", "demo"], cwd=ROOT, env=env, capture_output=True, timeout=900)
     yield DemoRun(home=home, airflow_home=home / "airflow", moodle_db=moodle_db, eventlog_db=eventlog_db,
-                  secrets=secrets, proc=proc)
+                  airflow_db=airflow_db, secrets=secrets, proc=proc)
     mysql_cli("-e", f"DROP DATABASE IF EXISTS {moodle_db}; DROP DATABASE IF EXISTS {eventlog_db}")
+    import psycopg
+
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{airflow_db}" WITH (FORCE)')
 
 
 def test_the_secret_search_finds_every_form_it_looks_for(tmp_path):
@@ -113,38 +122,50 @@ def test_the_demo_syncs_signs_encrypts_and_alerts(demo):
 
 @pytest.mark.slow  # the whole demo, once per module
 def test_no_secret_in_any_file_the_demo_left(demo):
-    """Task logs (what `airflow dags test` prints, kept under DEMO_HOME/logs), airflow.cfg, the metadata
-    database file and anything else under DEMO_HOME (AIRFLOW_HOME is inside), plus the demo's own output."""
+    """Task logs (what `airflow dags test` prints, kept under DEMO_HOME/logs), airflow.cfg and anything else under
+    DEMO_HOME (AIRFLOW_HOME is inside), plus the demo's own output; and no Airflow key in airflow.cfg (Airflow
+    writes generated ones into a file it creates: with them the connections could be read)."""
     files = [p for p in demo.home.rglob("*") if p.is_file()]
     names = {p.relative_to(demo.home).as_posix() for p in files}
-    assert {"airflow/airflow.db", "airflow/airflow.cfg", "logs/moodle_sync_users-round1.log",
-            "logs/moodle_sync_monitor.log"} <= names, names
+    assert {"airflow/airflow.cfg", "logs/moodle_sync_users-round1.log", "logs/moodle_sync_monitor.log"} <= names, names
     task_log = (demo.home / "logs" / "moodle_sync_users-round1.log").read_text()
     assert "user: read 61" in task_log and "deliver" in task_log  # the files searched hold the tasks' logs
     found = {p.relative_to(demo.home).as_posix(): leaks(p.read_bytes(), demo.secrets) for p in files}
     found["(demo stdout)"] = leaks(demo.proc.stdout, demo.secrets)
     found["(demo stderr)"] = leaks(demo.proc.stderr, demo.secrets)
     assert {name: hit for name, hit in found.items() if hit} == {}
+    keys = {p.relative_to(demo.home).as_posix() for p in files
+            if re.search(rb"^\s*(fernet_key|jwt_secret)\s*=\s*\S", p.read_bytes(), re.M)}
+    assert keys == set()
+
+
+def airflow_db_rows(demo: DemoRun, sql: str) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={demo.airflow_db}") as conn:
+        return conn.execute(sql).fetchall()
 
 
 @pytest.mark.slow  # the whole demo, once per module
 def test_no_secret_in_xcom_rendered_fields_or_any_table_of_the_metadata_database(demo):
-    """The file's bytes were searched above; a value that spans SQLite overflow pages is not contiguous in the
-    file, so every table is read back through SQLite too, XComs and rendered templates explicitly."""
-    db = sqlite3.connect(demo.airflow_home / "airflow.db")
-    try:
-        xcoms = db.execute("SELECT dag_id, task_id, key, value FROM xcom").fetchall()
-        rendered = db.execute("SELECT dag_id, task_id, rendered_fields FROM rendered_task_instance_fields").fetchall()
-        dump = "\n".join(db.iterdump()).encode()
-    finally:
-        db.close()
+    """The demo's Airflow metadata database on PostgreSQL: XComs and rendered templates read explicitly, the
+    connections (there, with every secret: encrypted), then the whole database as pg_dump writes it."""
+    xcoms = airflow_db_rows(demo, "SELECT dag_id, task_id, key, value::text FROM xcom")
+    rendered = airflow_db_rows(demo, "SELECT dag_id, task_id, rendered_fields::text FROM rendered_task_instance_fields")
+    conns = airflow_db_rows(demo, "SELECT conn_id, is_encrypted, is_extra_encrypted, password, extra FROM connection")
     assert {(d, t) for d, t, k, _ in xcoms if k == "return_value"} >= {("moodle_sync_users", "sync"),
                                                                        ("moodle_sync_monitor", "check")}, xcoms
     assert len(rendered) >= 7, rendered  # every task of the six entity runs and the monitor run
-    for row in xcoms + rendered:
+    assert {c[0]: c[1] for c in conns if c[3]} == {"moodle_sync_webhook": True, "moodle_sync_encryption": True,
+                                                   "moodle_sync_alerts": True}  # the empty MariaDB password: none
+    assert all(c[2] for c in conns if c[4])
+    for row in xcoms + rendered + conns:
         assert leaks(repr(row).encode(), demo.secrets) == [], row[:2]
-    assert b"CREATE TABLE xcom" in dump.replace(b'"', b"")
-    assert leaks(dump, demo.secrets) == []
+    dump = subprocess.run(["pg_dump", "-h", "127.0.0.1", "-U", "postgres", demo.airflow_db], capture_output=True,
+                          timeout=120)
+    assert dump.returncode == 0, dump.stderr.decode()[-2000:]
+    assert b"CREATE TABLE public.xcom" in dump.stdout and b"COPY public.connection" in dump.stdout
+    assert leaks(dump.stdout, demo.secrets) == []
 
 
 @pytest.mark.slow  # the whole demo, once per module
@@ -191,6 +212,6 @@ def test_the_event_log_dump_holds_no_demo_users_name_or_email(demo):
     # name like "Kim" could turn up by chance) are elided
     eventlog, sealed = open_dump_blobs(mariadb_dump(demo.eventlog_db, "--hex-blob"))
     rows = re.findall(rb"^INSERT INTO `moodle_sync_event_log` VALUES .*$", eventlog, re.M)
-    # every payload, and the content hashes' key (moodle_sync_meta), sealed
-    assert len(rows) > 700 and sealed - 1 == len(rows) and all(b"enc2:<sealed>" in row for row in rows)
+    # every event's payload sealed, and the one other sealed value: the content-hash key in the meta table
+    assert len(rows) > 700 and sealed == len(rows) + 1 and all(b"enc2:<sealed>" in row for row in rows)
     assert personal_data_in(eventlog) == {}

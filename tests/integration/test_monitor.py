@@ -84,7 +84,7 @@ def test_health_snapshot_of_the_event_log(store):
     assert empty["entities"]["user"] == {"last_success_at": None, "last_run_id": None, "watermark": None,
                                          "watermark_lag_seconds": None, "pending": 0, "failed": 0, "dead": 0,
                                          "sent": 0, "superseded": 0, "skipped": 0,
-                                         "oldest_pending_age_seconds": None}
+                                         "oldest_pending_age_seconds": None, "last_failure": None}
     healthy_log(store, now)
     broken_log(store, now)
     s = snapshot(store, now=now, sync_interval_seconds={name: 900 for name in ENTITIES})

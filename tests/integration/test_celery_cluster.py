@@ -233,7 +233,9 @@ def test_celery_workers_share_the_delivery_and_a_killed_worker_loses_nothing(clu
     assert delivered and not cluster.exited(), (cluster.statuses(), cluster.logs(*everyone))
     sent = {row[0] for row in cluster.eventlog("SELECT event_id FROM moodle_sync_event_log WHERE status = 'sent'")}
     ids = [d["event_id"] for d in receiver.state.deliveries]
-    assert len(sent) == waiting and sorted(ids) == sorted(sent)  # every event exactly once
+    # every waiting event was sent or, a grade the legacy endpoint does not take, skipped at delivery
+    assert sum(cluster.statuses().values()) == sum(statuses.values()) and set(cluster.statuses()) == {"sent", "skipped"}
+    assert len(sent) > 500 and sorted(ids) == sorted(sent)  # every sent event arrived exactly once
     hosts = cluster.meta("SELECT hostname, count(*) FROM task_instance WHERE dag_id = 'moodle_sync_retry' "
                          "AND task_id = 'deliver' AND state = 'success' GROUP BY hostname")
     assert {h for h, _ in hosts} == set(WORKERS), hosts  # the mapped deliver tasks ran on both workers

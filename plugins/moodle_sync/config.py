@@ -77,6 +77,8 @@ ENROLMENTS_SCHEDULE = Setting("MOODLE_SYNC_ENROLMENTS_SCHEDULE", "*/15 * * * *",
 GRADES_SCHEDULE = Setting("MOODLE_SYNC_GRADES_SCHEDULE", "*/15 * * * *", "schedule of moodle_sync_grades")
 # Schedules of the DAGs that serve every entity (cron)
 RETRY_SCHEDULE = Setting("MOODLE_SYNC_RETRY_SCHEDULE", "* * * * *", "schedule of moodle_sync_retry")
+RETRY_WORKER_EVENTS = Setting("MOODLE_SYNC_RETRY_WORKER_EVENTS", 20_000,
+                              "due events per mapped deliver task of moodle_sync_retry (at most 16 tasks)")
 MONITOR_SCHEDULE = Setting("MOODLE_SYNC_MONITOR_SCHEDULE", "*/5 * * * *", "schedule of moodle_sync_monitor")
 MAINTENANCE_SCHEDULE = Setting("MOODLE_SYNC_MAINTENANCE_SCHEDULE", "30 3 * * *",
                                "schedule of moodle_sync_maintenance")

@@ -33,7 +33,7 @@ DEFAULT_ARGS = {
 #: Every DAG here: no catch-up of missed intervals (the watermark covers them), one run at a time.
 DAG_COMMON = {"start_date": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), "catchup": False, "max_active_runs": 1}
 
-RETRY_WORKER_EVENTS = 20_000  # events one mapped retry worker delivers before it ends
+RETRY_WORKER_EVENTS = config.RETRY_WORKER_EVENTS.default  # events one mapped retry worker delivers, then ends
 RETRY_MAX_WORKERS = 16
 
 
@@ -182,7 +182,7 @@ def plan_retry() -> list[dict]:
     from moodle_sync.outbox import eventlog
 
     with event_log() as store:
-        return plan_retry_workers(eventlog.count_due(store))
+        return plan_retry_workers(eventlog.count_due(store), per_worker=config.RETRY_WORKER_EVENTS.integer(minimum=1))
 
 
 @stops_on_bad_input

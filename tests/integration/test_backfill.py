@@ -54,6 +54,27 @@ def backfill(entity: str, moodle, store, start: dt.datetime, end: dt.datetime, n
     return created
 
 
+def changes_around_2_december(moodle) -> tuple[int, int]:
+    """Moodle goes on while the sync is stopped: changes on 2 December 2026 (``inside`` the backfilled period),
+    on 30 November (before it) and on 4 December (``later``); returns (inside, later)."""
+    before = int(dt.datetime(2026, 11, 30, 8, 0, tzinfo=UTC).timestamp())
+    inside = int(dt.datetime(2026, 12, 2, 10, 7, tzinfo=UTC).timestamp())
+    later = int(dt.datetime(2026, 12, 4, 9, 0, tzinfo=UTC).timestamp())
+    moodle_exec(
+        moodle,
+        ("UPDATE mdl_user SET city = 'Lagos', timemodified = %s WHERE id = 111", (inside,)),
+        ("UPDATE mdl_user SET city = 'Quito', timemodified = %s WHERE id = 112", (later,)),
+        ("UPDATE mdl_user SET city = 'Accra', timemodified = %s WHERE id = 113", (before,)),
+        ("UPDATE mdl_user_enrolments SET status = 1, timemodified = %s WHERE id = 234", (inside,)),
+        ("UPDATE mdl_grade_grades SET rawgrade = 41.5, finalgrade = 41.5, timemodified = %s "
+         "WHERE userid = 104 AND itemid = 30", (inside,)),
+        history_row(104, 30, 2, inside, "mod/assign"),
+        ("UPDATE mdl_grade_grades SET locked = %s WHERE userid = 106 AND itemid = 29", (later,)),
+        history_row(106, 29, 2, later),
+    )
+    return inside, later
+
+
 def test_a_backfill_over_an_already_synced_period_yields_no_event(moodle, store):
     now = FIXTURE_NOW
     for entity in ENTITIES:
@@ -74,21 +95,7 @@ def test_a_backfill_over_an_unsynced_period_yields_exactly_the_changes_of_that_p
     for entity in ENTITIES:
         run_sync(entity, moodle, store, now=now)
     # Moodle goes on while the sync is stopped: changes on 2 December (the period to backfill) and on 4 December
-    before = int(dt.datetime(2026, 11, 30, 8, 0, tzinfo=UTC).timestamp())
-    inside = int(dt.datetime(2026, 12, 2, 10, 7, tzinfo=UTC).timestamp())
-    later = int(dt.datetime(2026, 12, 4, 9, 0, tzinfo=UTC).timestamp())
-    moodle_exec(
-        moodle,
-        ("UPDATE mdl_user SET city = 'Lagos', timemodified = %s WHERE id = 111", (inside,)),
-        ("UPDATE mdl_user SET city = 'Quito', timemodified = %s WHERE id = 112", (later,)),
-        ("UPDATE mdl_user SET city = 'Accra', timemodified = %s WHERE id = 113", (before,)),
-        ("UPDATE mdl_user_enrolments SET status = 1, timemodified = %s WHERE id = 234", (inside,)),
-        ("UPDATE mdl_grade_grades SET rawgrade = 41.5, finalgrade = 41.5, timemodified = %s "
-         "WHERE userid = 104 AND itemid = 30", (inside,)),
-        history_row(104, 30, 2, inside, "mod/assign"),
-        ("UPDATE mdl_grade_grades SET locked = %s WHERE userid = 106 AND itemid = 29", (later,)),
-        history_row(106, 29, 2, later),
-    )
+    inside, later = changes_around_2_december(moodle)
     start, end = dt.datetime(2026, 12, 2, tzinfo=UTC), dt.datetime(2026, 12, 3, tzinfo=UTC)
     assert len(backfill_intervals("user", start, end)) == 97  # --to-date is inclusive: runs start up to it
     seen = {entity: by_key(events(store, entity)) for entity in ENTITIES}
@@ -151,21 +158,7 @@ def test_a_history_backfill_over_an_unsynced_period_yields_exactly_its_changes_a
     for entity in ENTITIES:
         run_sync(entity, moodle, store, now=now, run_id=f"scheduled__{entity}")
     # Moodle goes on while the sync is stopped: changes on 2 December (in the backfilled days) and around them
-    before = int(dt.datetime(2026, 11, 30, 8, 0, tzinfo=UTC).timestamp())
-    inside = int(dt.datetime(2026, 12, 2, 10, 7, tzinfo=UTC).timestamp())
-    later = int(dt.datetime(2026, 12, 4, 9, 0, tzinfo=UTC).timestamp())
-    moodle_exec(
-        moodle,
-        ("UPDATE mdl_user SET city = 'Lagos', timemodified = %s WHERE id = 111", (inside,)),
-        ("UPDATE mdl_user SET city = 'Quito', timemodified = %s WHERE id = 112", (later,)),
-        ("UPDATE mdl_user SET city = 'Accra', timemodified = %s WHERE id = 113", (before,)),
-        ("UPDATE mdl_user_enrolments SET status = 1, timemodified = %s WHERE id = 234", (inside,)),
-        ("UPDATE mdl_grade_grades SET rawgrade = 41.5, finalgrade = 41.5, timemodified = %s "
-         "WHERE userid = 104 AND itemid = 30", (inside,)),
-        history_row(104, 30, 2, inside, "mod/assign"),
-        ("UPDATE mdl_grade_grades SET locked = %s WHERE userid = 106 AND itemid = 29", (later,)),
-        history_row(106, 29, 2, later),
-    )
+    inside, later = changes_around_2_december(moodle)
     watermarks = {entity: watermark_row(store, entity) for entity in ENTITIES}
     seen = {entity: by_key(events(store, entity)) for entity in ENTITIES}
     start, end = dt.datetime(2026, 12, 1, tzinfo=UTC), dt.datetime(2026, 12, 3, tzinfo=UTC)

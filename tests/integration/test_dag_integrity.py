@@ -13,6 +13,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _python(code: str, **env: str) -> subprocess.CompletedProcess:
+    """``code`` in a fresh interpreter that sees only the plugins, a throw-away AIRFLOW_HOME and ``env``."""
+    env = {"PYTHONPATH": str(ROOT / "plugins"), "PATH": "/usr/bin:/bin", "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+           "AIRFLOW_HOME": tempfile.mkdtemp(prefix="mzs-parse-"), **env}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+
+
 @pytest.mark.parametrize("dag_file", sorted(p.name for p in (ROOT / "dags").glob("*.py")))
 def test_dag_files_import_no_pandas_and_touch_no_database_at_top_level(dag_file):
     code = (
@@ -21,12 +28,9 @@ def test_dag_files_import_no_pandas_and_touch_no_database_at_top_level(dag_file)
         "heavy = [m for m in ('pandas', 'MySQLdb', 'psycopg', 'aiohttp') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
-    env = {"PYTHONPATH": str(ROOT / "plugins"), "PATH": "/usr/bin:/bin", "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-           "AIRFLOW_HOME": tempfile.mkdtemp(prefix="mzs-parse-"),
-           # an unreachable database: any connection attempt at import time would fail the import
-           "AIRFLOW_CONN_MOODLE_DB": "mysql://nobody@127.0.0.1:1/none",
-           "AIRFLOW_CONN_MOODLE_SYNC_DB": "mysql://nobody@127.0.0.1:1/none"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    # an unreachable database: any connection attempt at import time would fail the import
+    out = _python(code, AIRFLOW_CONN_MOODLE_DB="mysql://nobody@127.0.0.1:1/none",
+                  AIRFLOW_CONN_MOODLE_SYNC_DB="mysql://nobody@127.0.0.1:1/none")
     assert out.returncode == 0, out.stderr[-2000:]
     heavy = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
     assert "pandas" not in heavy, f"{dag_file} imports pandas at top level"
@@ -44,9 +48,7 @@ def _parse_entity_dags(**settings) -> subprocess.CompletedProcess:
         "for name in ('moodle_sync_users', 'moodle_sync_enrolments', 'moodle_sync_grades'):\n"
         "    print(name, dags[name].timetable.expression)\n"
     )
-    env = {"PYTHONPATH": str(ROOT / "plugins"), "PATH": "/usr/bin:/bin", "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-           "AIRFLOW_HOME": tempfile.mkdtemp(prefix="mzs-parse-"), **settings}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    return _python(code, **settings)
 
 
 def test_each_entity_dag_takes_its_schedule_from_its_setting_and_a_bad_cron_names_the_variable():

@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 
 from support.helpers import add_events, events
+from support.sinks import _ServedSink, _ThreadingTCP
 from moodle_sync.outbox import eventlog
 from moodle_sync.delivery.webhook import WebhookSettings, deliver_due
 
@@ -69,7 +70,7 @@ def test_a_dead_event_releases_its_key_for_the_later_events_of_that_key(store, r
 
 # --- docs/alerts.md: "starttls (true unless ssl: no STARTTLS offered is an error, never a plain send)" -----------
 
-class _PlainSmtp:
+class _PlainSmtp(_ServedSink):
     """A raw SMTP server on loopback that offers no STARTTLS (an old relay, or a man in the middle that strips it)
     and accepts anything in the clear; it keeps every byte the client sent."""
 
@@ -114,25 +115,12 @@ class _PlainSmtp:
                     else:
                         reply("250 ok")
 
-        class Server(socketserver.ThreadingTCPServer):
-            daemon_threads = True
-            allow_reuse_address = True
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
+        self.server = _ThreadingTCP(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def verbs(self) -> list[bytes]:
         with self.lock:
             return [line.split(b" ", 1)[0].strip().upper() for line in bytes(self.received).splitlines()]
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def test_smtp_without_starttls_offered_is_an_error_never_a_plain_send(monkeypatch, caplog):

@@ -9,6 +9,8 @@ processes; the Moodle fixture on MariaDB, the event log on MariaDB, a receiver o
    mid-delivery is SIGKILLed (its whole process tree, as a lost node): after the lease ends the other worker
    delivers those events. Nothing is lost; an event of the killed batch may arrive twice, always with its one
    event_id (the backend may have answered a request whose answer the dead worker never recorded).
+4. The users' history DAG is backfilled over two synced days through the scheduler, as the README says: a run
+   per day, no new event, and the watermark stays the scheduled syncs'.
 """
 
 from __future__ import annotations
@@ -217,8 +219,9 @@ def test_celery_workers_share_the_delivery_and_a_killed_worker_loses_nothing(clu
     assert synced and not cluster.exited(), cluster.logs(*everyone)
     for dag_id in ENTITY_DAGS:
         cluster.cli("dags", "pause", dag_id)
-    assert wait_until(lambda: not cluster.meta("SELECT 1 FROM dag_run WHERE state IN ('queued', 'running')"),
-                      timeout=PHASE_DEADLINE, interval=3)
+    # a run queued when its DAG was paused stays queued (it starts when the DAG is unpaused): only running ones end
+    assert wait_until(lambda: not cluster.meta("SELECT 1 FROM dag_run WHERE state = 'running'"),
+                      timeout=PHASE_DEADLINE, interval=3), cluster.meta("SELECT dag_id, run_id, state FROM dag_run")
     statuses = cluster.statuses()
     # a deliver task stops early when the backend keeps failing: the rest wait as pending
     waiting = statuses.get("failed", 0) + statuses.get("pending", 0)
@@ -290,3 +293,27 @@ def test_celery_workers_share_the_delivery_and_a_killed_worker_loses_nothing(clu
     late = cluster.meta("SELECT DISTINCT hostname FROM task_instance WHERE task_id = 'deliver' AND state = 'success' "
                         "AND end_date > now() - interval '10 minutes'")
     assert (survivor,) in late, late
+
+    # 4. a backfill of the users' history DAG through the scheduler, as the README says to run one: a run per day,
+    # nothing re-sent over the synced days, and the watermark stays the scheduled syncs'
+    cluster.cli("dags", "pause", "moodle_sync_users")
+    # no users sync under way (the killed deliver may still wait for its retry: it writes no event, no watermark)
+    assert wait_until(lambda: not cluster.meta(
+        "SELECT 1 FROM task_instance WHERE dag_id = 'moodle_sync_users' AND task_id = 'sync' AND state IN "
+        "('scheduled', 'queued', 'running', 'up_for_retry')"), timeout=PHASE_DEADLINE, interval=3)
+    mark = cluster.eventlog("SELECT synced_until, dag_run_id FROM moodle_sync_watermark WHERE entity_type = 'user'")
+    count = sum(cluster.statuses().values())
+    cluster.cli("dags", "unpause", "moodle_sync_users_history")
+    cluster.cli("backfill", "create", "--dag-id", "moodle_sync_users_history", "--from-date", "2026-11-26",
+                "--to-date", "2026-11-27")
+    backfilled = wait_until(lambda: {n for n in cluster.exited() if n != victim} or cluster.meta(
+        "SELECT count(*) FROM dag_run WHERE dag_id = 'moodle_sync_users_history' AND run_type = 'backfill' "
+        "AND state IN ('success', 'failed')")[0][0] == 2, timeout=PHASE_DEADLINE, interval=3)
+    assert backfilled and not {n for n in cluster.exited() if n != victim}, cluster.logs(*alive)
+    runs = cluster.meta("SELECT data_interval_start, state FROM dag_run WHERE dag_id = 'moodle_sync_users_history' "
+                        "AND run_type = 'backfill' ORDER BY data_interval_start")
+    assert [(start.date().isoformat(), state) for start, state in runs] == [("2026-11-26", "success"),
+                                                                           ("2026-11-27", "success")]
+    assert sum(cluster.statuses().values()) == count  # the synced days hold no change not yet emitted
+    assert cluster.eventlog("SELECT synced_until, dag_run_id FROM moodle_sync_watermark "
+                            "WHERE entity_type = 'user'") == mark and mark[0][1].startswith("scheduled__"), mark

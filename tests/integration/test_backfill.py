@@ -30,20 +30,10 @@ def dag_of(entity: str, history: bool = False):
 def backfill_intervals(entity: str, start: dt.datetime, end: dt.datetime,
                        history: bool = False) -> list[tuple[dt.datetime, dt.datetime]]:
     """The data intervals `airflow backfill create --from-date start --to-date end` gives the entity's DAG runs
-    (or its history DAG's): the DAG's own timetable, walked from interval to interval."""
-    from airflow.serialization.encoders import coerce_to_core_timetable
-    from airflow.timetables.base import DataInterval, TimeRestriction
+    (or its history DAG's): the DAG's own timetable as the scheduler walks it (the bench's own walk)."""
+    from bench.backfill_bench import intervals
 
-    dag = dag_of(entity, history)
-    timetable = coerce_to_core_timetable(dag.timetable)  # as the scheduler sees it
-    import pendulum
-
-    restriction = TimeRestriction(earliest=pendulum.instance(start), latest=pendulum.instance(end), catchup=True)
-    intervals, last = [], None
-    while (info := timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)):
-        last = DataInterval(info.data_interval.start, info.data_interval.end)
-        intervals.append((last.start, last.end))
-    return intervals
+    return intervals(dag_of(entity, history), start, end)
 
 
 def backfill(entity: str, moodle, store, start: dt.datetime, end: dt.datetime, now: int) -> int:

@@ -48,6 +48,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _tree(procs) -> list[psutil.Process]:
+    """The processes and every process they started, those still there."""
+    found = []
+    for proc in procs:
+        try:
+            root = psutil.Process(proc.pid)
+            found += [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
+def _each(procs, act) -> None:
+    """``act`` (kill, terminate) on each process that has not ended meanwhile."""
+    for proc in procs:
+        try:
+            act(proc)
+        except psutil.NoSuchProcess:
+            pass
+
+
 class Cluster:
     """The processes of the stack, each in a process group of its own, and what the test reads from them."""
 
@@ -75,35 +96,16 @@ class Cluster:
 
     def kill_tree(self, name: str) -> None:
         """SIGKILL a component and every process it started (task processes have groups of their own)."""
-        root = psutil.Process(self.procs[name].pid)
-        tree = [root, *root.children(recursive=True)]
-        for proc in tree:
-            try:
-                proc.kill()
-            except psutil.NoSuchProcess:
-                pass
+        tree = _tree([self.procs[name]])
+        _each(tree, psutil.Process.kill)
         psutil.wait_procs(tree, timeout=10)
         self.procs[name].wait(timeout=10)
 
     def stop(self) -> None:
-        tree = []
-        for proc in self.procs.values():
-            try:
-                root = psutil.Process(proc.pid)
-                tree += [root, *root.children(recursive=True)]
-            except psutil.NoSuchProcess:
-                pass
-        for proc in tree:
-            try:
-                proc.terminate()
-            except psutil.NoSuchProcess:
-                pass
+        tree = _tree(self.procs.values())
+        _each(tree, psutil.Process.terminate)
         _, alive = psutil.wait_procs(tree, timeout=15)
-        for proc in alive:
-            try:
-                proc.kill()
-            except psutil.NoSuchProcess:
-                pass
+        _each(alive, psutil.Process.kill)
         psutil.wait_procs(alive, timeout=5)
 
     def meta(self, sql: str, params=None) -> list[tuple]:

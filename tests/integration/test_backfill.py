@@ -10,6 +10,7 @@ import pytest
 
 from support.helpers import FIXTURE_NOW, by_key, events, moodle_exec, run_sync
 from support.moodle_writes import history_row
+from support import moodle_writes as mw
 
 UTC = dt.timezone.utc
 ENTITIES = ("user", "enrolment", "grade")
@@ -50,18 +51,20 @@ def changes_around_2_december(moodle) -> tuple[int, int]:
     before = int(dt.datetime(2026, 11, 30, 8, 0, tzinfo=UTC).timestamp())
     inside = int(dt.datetime(2026, 12, 2, 10, 7, tzinfo=UTC).timestamp())
     later = int(dt.datetime(2026, 12, 4, 9, 0, tzinfo=UTC).timestamp())
+    # in time order, as Moodle's log ids are
+    mw.update_user(moodle, 113, before, city="Accra")
+    mw.update_user(moodle, 111, inside, city="Lagos")
+    mw.update_user_enrol(moodle, 234, inside, status=1)
     moodle_exec(
         moodle,
-        ("UPDATE mdl_user SET city = 'Lagos', timemodified = %s WHERE id = 111", (inside,)),
-        ("UPDATE mdl_user SET city = 'Quito', timemodified = %s WHERE id = 112", (later,)),
-        ("UPDATE mdl_user SET city = 'Accra', timemodified = %s WHERE id = 113", (before,)),
-        ("UPDATE mdl_user_enrolments SET status = 1, timemodified = %s WHERE id = 234", (inside,)),
         ("UPDATE mdl_grade_grades SET rawgrade = 41.5, finalgrade = 41.5, timemodified = %s "
          "WHERE userid = 104 AND itemid = 30", (inside,)),
         history_row(104, 30, 2, inside, "mod/assign"),
         ("UPDATE mdl_grade_grades SET locked = %s WHERE userid = 106 AND itemid = 29", (later,)),
         history_row(106, 29, 2, later),
     )
+    mw.update_user(moodle, 112, later, city="Quito")
+    moodle.commit()
     return inside, later
 
 

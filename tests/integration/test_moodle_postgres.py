@@ -18,6 +18,7 @@ import pytest
 
 from conftest import fresh_database, scratch_db, set_connection
 from support.helpers import DAG_IDS, FIXTURE_NOW, SITE, events, moodle_exec, run_dag, run_sync, webhook
+from support import moodle_writes as mw
 from support.moodle_writes import history_row
 
 ENTITIES = ("user", "enrolment", "grade")
@@ -91,23 +92,21 @@ def test_the_initial_sync_of_the_same_moodle_on_mariadb_and_postgresql_yields_th
 def moodle_like_changes(moodle, t: int) -> None:
     """Changes written as Moodle's APIs write them (../shared/moodle/FACTS.md), in SQL both dialects run alike."""
     username, email = moodle.query("SELECT username, email FROM mdl_user WHERE id = 17")[0]
+    # user_update_user(): email and city (non-ASCII) of 111
+    mw.update_user(moodle, 111, t, email="olivia.new@example.org", city="Zürich")
+    # user_update_user() saving the same values: timemodified only (and its log row)
+    mw.update_user(moodle, 120, t)
+    # role_assign(): user 136 becomes a student in BIO101 (insert-only table)
+    mw.role_assign(moodle, 5, 254, 136, t)
+    # update_user_enrol(): suspend ue 234
+    mw.update_user_enrol(moodle, 234, t, status=1)
     moodle_exec(
         moodle,
-        # user_update_user(): email and city (non-ASCII) of 111
-        ("UPDATE mdl_user SET email = 'olivia.new@example.org', city = 'Zürich', timemodified = %s WHERE id = 111",
-         (t,)),
         # a login: lastlogin takes the previous currentlogin; timemodified untouched -> no change
         ("UPDATE mdl_user SET lastlogin = currentlogin, currentlogin = %s, lastaccess = %s WHERE id = 112", (t, t)),
-        # user_update_user() saving the same values: timemodified only
-        ("UPDATE mdl_user SET timemodified = %s WHERE id = 120", (t,)),
         # delete_user(): the soft delete of the user row (username <- email.time, email <- md5(username))
         ("UPDATE mdl_user SET deleted = 1, username = %s, email = %s, idnumber = '', picture = 0, timemodified = %s "
          "WHERE id = 17", (f"{email}.{t}", hashlib.md5(username.encode()).hexdigest(), t)),
-        # role_assign(): user 136 becomes a student in BIO101 (insert-only table)
-        ("INSERT INTO mdl_role_assignments (roleid, contextid, userid, timemodified, modifierid, component, itemid, "
-         "sortorder) VALUES (5, 254, 136, %s, 2, '', 0, 0)", (t,)),
-        # update_user_enrol(): suspend ue 234
-        ("UPDATE mdl_user_enrolments SET status = 1, timemodified = %s, modifierid = 2 WHERE id = 234", (t,)),
         # enrol_plugin::update_status(): disable self instance 15; no timestamp anywhere
         ("UPDATE mdl_enrol SET status = 1 WHERE id = 15", None),
         # assign->update_grade(): a fractional regrade of 104/30, history action 2
@@ -130,6 +129,12 @@ def moodle_like_changes(moodle, t: int) -> None:
         # grade_item->update(): CHEM201's exam (item 36) goes from 100 to 80 points: every percentage changes
         ("UPDATE mdl_grade_items SET grademax = 80.00000, timemodified = %s WHERE id = 36", (t,)),
     )
+    # ... and delete_user()'s log row
+    mw.log_event(moodle, t, r"\core\event\user_deleted", action="deleted", target="user", objecttable="user",
+                 objectid=17, crud="d", edulevel=0, contextid=mw.context_id(moodle, mw.CONTEXT_USER, 17),
+                 contextlevel=mw.CONTEXT_USER, contextinstanceid=17, courseid=0, relateduserid=17,
+                 other={"username": username, "email": email, "idnumber": "", "picture": 0, "mnethostid": 1})
+    moodle.commit()
 
 
 def test_the_same_moodle_like_changes_on_mariadb_and_postgresql_yield_the_same_events(moodle, moodle_pg, stores):

@@ -1,6 +1,6 @@
-"""Moodle's own writes for hard deletes, replicated row for row (../shared/moodle/FACTS.md and the fixture's
+"""Moodle's own writes, replicated row for row (../shared/moodle/FACTS.md and the fixture's
 phase C and F rows): unenrol_user, delete_user, role_unassign, a gradebook reset, disabling an enrolment
-method. Each writes what Moodle writes: the hard deletes, grade_grades_history action 3 rows (a copy of the
+method; user_update_user, role_assign and update_user_enrol. Each writes what Moodle writes: the hard deletes, grade_grades_history action 3 rows (a copy of the
 deleted grade), and logstore_standard_log rows in Moodle's order, with ``other`` as JSON (``jsonformat = 1``)
 or PHP-serialized (``jsonformat = 0``). The SQL is plain enough for a Moodle on MariaDB and on PostgreSQL.
 """
@@ -70,6 +70,44 @@ def log_event(moodle, t, eventname, *, action, target, objecttable, objectid, cr
 def context_id(moodle, level: int, instance: int) -> int:
     return _rows(moodle, "SELECT id FROM mdl_context WHERE contextlevel = %s AND instanceid = %s",
                  (level, instance))[0]["id"]
+
+
+def update_user(moodle, userid: int, t: int, **fields) -> None:
+    """user_update_user(): the fields and timemodified = t, then user_updated (other 'null')."""
+    sets = ", ".join(f"{name} = %s" for name in fields)
+    moodle.execute(f"UPDATE mdl_user SET {sets + ', ' if sets else ''}timemodified = %s WHERE id = %s",
+                   [*fields.values(), t, userid])
+    log_event(moodle, t, r"\core\event\user_updated", action="updated", target="user", objecttable="user",
+              objectid=userid, crud="u", edulevel=0, contextid=context_id(moodle, CONTEXT_USER, userid),
+              contextlevel=CONTEXT_USER, contextinstanceid=userid, courseid=0, relateduserid=userid, other=None)
+
+
+def role_assign(moodle, roleid: int, contextid: int, userid: int, t: int) -> None:
+    """role_assign(): an insert-only row, then role_assigned (other: the assignment's id, component, itemid)."""
+    moodle.execute("INSERT INTO mdl_role_assignments (roleid, contextid, userid, timemodified, modifierid, component, "
+                   "itemid, sortorder) VALUES (%s, %s, %s, %s, %s, '', 0, 0)", (roleid, contextid, userid, t, ADMIN))
+    raid = _rows(moodle, "SELECT MAX(id) AS id FROM mdl_role_assignments WHERE userid = %s AND contextid = %s",
+                 (userid, contextid))[0]["id"]
+    ctx = _rows(moodle, "SELECT contextlevel, instanceid FROM mdl_context WHERE id = %s", (contextid,))[0]
+    log_event(moodle, t, r"\core\event\role_assigned", action="assigned", target="role", objecttable="role",
+              objectid=roleid, crud="c", edulevel=0, contextid=contextid, contextlevel=ctx["contextlevel"],
+              contextinstanceid=ctx["instanceid"],
+              courseid=ctx["instanceid"] if ctx["contextlevel"] == CONTEXT_COURSE else 0, relateduserid=userid,
+              other={"id": int(raid), "component": "", "itemid": 0})
+
+
+def update_user_enrol(moodle, ueid: int, t: int, **fields) -> None:
+    """enrol_plugin::update_user_enrol(): status/times, timemodified and modifierid, then user_enrolment_updated."""
+    sets = "".join(f"{name} = %s, " for name in fields)
+    moodle.execute(f"UPDATE mdl_user_enrolments SET {sets}timemodified = %s, modifierid = %s WHERE id = %s",
+                   [*fields.values(), t, ADMIN, ueid])
+    ue = _rows(moodle, "SELECT ue.userid, e.courseid, e.enrol FROM mdl_user_enrolments ue "
+                       "JOIN mdl_enrol e ON e.id = ue.enrolid WHERE ue.id = %s", (ueid,))[0]
+    log_event(moodle, t, r"\core\event\user_enrolment_updated", action="updated", target="user_enrolment",
+              objecttable="user_enrolments", objectid=ueid, crud="u", edulevel=0,
+              contextid=context_id(moodle, CONTEXT_COURSE, ue["courseid"]), contextlevel=CONTEXT_COURSE,
+              contextinstanceid=ue["courseid"], courseid=ue["courseid"], relateduserid=ue["userid"],
+              other={"enrol": ue["enrol"]})
 
 
 def delete_grade(moodle, grade: dict, t: int, source: str) -> None:

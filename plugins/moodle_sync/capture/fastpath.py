@@ -12,6 +12,11 @@ so ids can become visible out of order: every run re-reads the last ``reread_ids
 That is harmless: a key already handled finds its state unchanged (or already deleted) and yields nothing.
 The log may be disabled, purged or truncated, and a demo Moodle may have no log table: then the source is
 skipped with an INFO line and reconciliation (``moodle_sync_reconcile``) is the safety net.
+
+A source that ``covers_changes`` (the log's user and enrolment events, every grade history row) names every key a
+change touched, so when it was read the sync re-reads only the named keys instead of scanning Moodle's tables
+for a timemodified no index serves (issue 12): ``Candidates.covered``. A backfill or resync reads the sources'
+rows of its own time range (their time columns are indexed) and leaves the cursors alone.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ class Candidates:
     #: source name -> id to store as the new cursor (with the run's last transaction)
     cursors: dict[str, int] = field(default_factory=dict)
     rows: int = 0
+    #: a source that names every changed key was read: the named keys are the run's changes (no scan)
+    covered: bool = False
 
 
 def key_params(db: Database, keys: list[tuple[int, ...]]) -> dict:
@@ -82,10 +89,12 @@ def _brief(exc: BaseException) -> str:
 
 
 def read(spec: EntitySpec, moodle: Database, state: EntityStore, *, prefix: str, since: int | None, initial: bool,
+         until: int | None = None, ranged: bool = False, history_enabled: bool = True,
          reread_ids: int = DEFAULT_REREAD_IDS, max_keys: int = DEFAULT_MAX_KEYS,
          page_rows: int = DEFAULT_PAGE_ROWS) -> Candidates:
     """Read every key source of ``spec`` after its cursor. ``initial``: the run reads every row anyway, so the
-    cursors are only placed at the sources' ends. ``since``: where to start a source that has no cursor yet."""
+    cursors are only placed at the sources' ends. ``since``: where to start a source that has no cursor yet.
+    ``ranged`` (a backfill or resync): the rows of [since, until) instead, cursors untouched."""
     found = Candidates()
     if not spec.key_sources:
         return found
@@ -96,29 +105,48 @@ def read(spec: EntitySpec, moodle: Database, state: EntityStore, *, prefix: str,
             if log_state is None:
                 log_state = _log_enabled(moodle, prefix)
             if log_state is False:
-                log.info("%s: fast path '%s' skipped: Moodle's standard log store is not enabled; deletes come "
-                         "from reconciliation", spec.name, source.name)
+                log.info("%s: fast path '%s' skipped: Moodle's standard log store is not enabled; %s", spec.name,
+                         source.name, _fallback(source))
                 continue
+        if source.needs_history and not history_enabled:
+            log.info("%s: fast path '%s' skipped: Moodle's grade history is disabled; %s", spec.name, source.name,
+                     _fallback(source))
+            continue
         try:
             _read_source(spec, source, moodle, prefix, cursors.get(source.name), since, initial, found,
-                         reread_ids, max_keys, page_rows)
+                         reread_ids, max_keys, page_rows, until=until if ranged else None)
         except Exception as exc:
             if not _is_database_error(exc):
                 raise
             moodle.rollback()
             found.cursors.pop(source.name, None)
-            log.info("%s: fast path '%s' unavailable (%s); deletes come from reconciliation", spec.name,
-                     source.name, _brief(exc))
+            log.info("%s: fast path '%s' unavailable (%s); %s", spec.name, source.name, _brief(exc),
+                     _fallback(source))
+            continue
+        if source.covers_changes:
+            found.covered = True
     if found.keys or found.rows:
         log.info("%s: fast path read %d rows naming %d keys", spec.name, found.rows, len(found.keys))
     return found
 
 
+def _fallback(source: KeySource) -> str:
+    if source.covers_changes:
+        return "changes come from a scan of Moodle's tables, deletes from reconciliation"
+    return "deletes come from reconciliation"
+
+
 def _read_source(spec: EntitySpec, source: KeySource, moodle: Database, prefix: str, cursor: int | None,
                  since: int | None, initial: bool, found: Candidates, reread_ids: int, max_keys: int,
-                 page_rows: int) -> None:
-    max_id, first_id = moodle.query(moodle.sql("moodle", source.bounds_sql, prefix=prefix), {"since": since or 0})[0]
+                 page_rows: int, until: int | None = None) -> None:
+    max_id, first_id, end_id = moodle.query(moodle.sql("moodle", source.bounds_sql, prefix=prefix),
+                                            {"since": since or 0, "until": until or 0})[0]
     moodle.commit()
+    if until is not None:  # a backfill or resync: the rows of its time range, the cursor stays
+        if first_id is not None:
+            upto = int(end_id) - 1 if end_id is not None else int(max_id)
+            _read_range(spec, source, moodle, prefix, int(first_id) - 1, upto, found, page_rows)
+        return
     if max_id is None:  # empty (or just purged): keep the cursor; ids continue after a DELETE
         if cursor is None:
             found.cursors[source.name] = 0
@@ -175,3 +203,29 @@ def _read_source(spec: EntitySpec, source: KeySource, moodle: Database, prefix: 
             break
         after = int(rows[-1][0])
     found.cursors[source.name] = new_cursor
+
+
+def _read_range(spec: EntitySpec, source: KeySource, moodle: Database, prefix: str, after: int, upto: int,
+                found: Candidates, page_rows: int) -> None:
+    """Every row of the source in (after, upto], uncapped (a backfill window names what it names)."""
+    sql = moodle.sql("moodle", source.sql, prefix=prefix)
+    params = {"upto": upto, "limit": page_rows}
+    if source.eventnames:
+        params["eventnames"] = moodle.bind_list(source.eventnames)
+    while after < upto:
+        cur = moodle.conn.cursor()
+        try:
+            cur.execute(sql, dict(params, after=after))
+            columns = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+        finally:
+            cur.close()
+        moodle.commit()
+        for values in rows:
+            found.rows += 1
+            hit = source.reader(dict(zip(columns, values)))
+            if hit is not None:
+                found.keys[hit[0]] = (hit[1], hit[2])
+        if len(rows) < page_rows:
+            break
+        after = int(rows[-1][0])

@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 EVENT_NAMESPACE = uuid.UUID("6f1d3c1e-5a7b-4d2c-9a55-3d1f0e9b7c21")
 DEFAULT_CHUNK_ROWS = CHUNK_ROWS.default
 PROGRESS_SECONDS = 10.0  # how often a full read logs its progress
+#: moodle_sync_meta row ("<name>:<entity>"): the entity's flips are kept for every synced key
+FLIPS_KEPT = "flips_kept"
 #: A run that wrote at least this many events refreshes the event log's planner statistics (eventlog).
 STATISTICS_AFTER_EVENTS = 10_000
 
@@ -124,32 +126,50 @@ def _entity_keys(df, spec: EntitySpec) -> list[str]:
 
 
 def _watched_changes(spec: EntitySpec, moodle: Database, state: EntityStore, prefix: str):
-    """(ids, current snapshot): keys of watched Moodle rows whose value changed since last run ([-1]: none)."""
+    """(ids, current snapshot): keys of watched Moodle rows whose value changed since last run."""
     current = {str(k): str(v) for k, v in moodle.query(moodle.sql("moodle", spec.watched.sql, prefix=prefix))}
     previous = state.watched()
     changed = sorted(int(k) for k, v in current.items() if previous.get(k) != v)
-    return changed or [-1], current
+    return changed, current
 
 
-def _write_chunk(db: Database, state: EntityStore, events, states, bad_rows, run_id, progress, new_keys) -> None:
+def _write_chunk(db: Database, state: EntityStore, events, states, bad_rows, run_id, progress, new_keys,
+                 flips=None) -> None:
     state = state.on(db)
     if bad_rows:
         state.quarantine(bad_rows, run_id)
     eventlog.write_events(db, events, states, new_keys=new_keys)
+    if flips is not None:
+        state.replace_flips(*flips)
     if progress:
         state.record_progress(*progress, run_id)
 
 
+def _flips(spec: EntitySpec, df, state_exists: bool):
+    """(keys whose stored flips this chunk replaces, [(key, due_at)]) or None for an entity without flips."""
+    if not spec.flip_column or not len(df):
+        return None
+    keys = _entity_keys(df, spec)
+    due = df[spec.flip_column]
+    flips = [(keys[i], int(v)) for i, (v, ok) in enumerate(zip(due.tolist(), due.notna().tolist())) if ok]
+    return (keys if state_exists else []), flips
+
+
 def _finish_run(db: Database, state: EntityStore, window: Window, run_id, watched_now, result: SyncResult,
-                started: float, cursors: dict[str, int]) -> None:
-    """The last transaction: the last chunk's events, the watermark, the snapshot, the fast path's cursors
-    and the run log together."""
+                started: float, cursors: dict[str, int], seeds_flips: bool = False,
+                has_flips: bool = False) -> None:
+    """The last transaction: the last chunk's events, the watermark, the snapshot, the fast path's cursors,
+    the flips handled and the run log together."""
     state = state.on(db)
     if window.mode != "backfill":  # a backfill re-reads the past: the watermark stays the scheduled syncs'
         state.set_watermark(window.since, window.until, run_id)
     if watched_now is not None:
         state.replace_watched(watched_now)
     state.set_cursors(cursors, run_id)
+    if seeds_flips:
+        state.set_meta(FLIPS_KEPT, b"1")
+    if has_flips and window.mode not in ("backfill", "resync"):  # keys gone from Moodle leave their due flip
+        state.forget_due_flips(_now100(window.now))
     if window.mode == "initial":
         state.clear_progress()
     result.seconds = round(time.monotonic() - started, 3)
@@ -324,11 +344,11 @@ def _sync_entity(spec: EntitySpec, moodle: Database, state: EntityStore, window:
 
     found = _deletes_first(spec, moodle, state, window, result, prefix=prefix, state_exists=state_exists,
                            make_event_id=make_event_id, seal=seal, run_id=run_id, fast_path=fast_path,
-                           open_payload=open_payload, deleted_hash=hasher.deleted)
+                           open_payload=open_payload, deleted_hash=hasher.deleted, history_enabled=history_enabled)
     window, resume_after = _resume_point(spec, state, window)
-    select, params, watched_now = _changed_rows(spec, moodle, state, window, found, prefix=prefix,
-                                                history_enabled=history_enabled, state_exists=state_exists,
-                                                resume_after=resume_after)
+    select, params, watched_now, seeds_flips = _changed_rows(spec, moodle, state, window, found, prefix=prefix,
+                                                             history_enabled=history_enabled,
+                                                             state_exists=state_exists, resume_after=resume_after)
     changes = _Changes(spec, make_event_id, seal, run_id, state_exists, hasher.of)
     context = spec.context(moodle, prefix) if spec.context else None  # small per-site tables, once per run
     writer = _ChunkWriter(state.db)
@@ -342,10 +362,12 @@ def _sync_entity(spec: EntitySpec, moodle: Database, state: EntityStore, window:
                 chunk_upto = int(df[spec.source_id[0]].max())
                 chunk, chunk_after = (chunk_after, chunk_upto, window.until), chunk_upto
             events, new_states, bad_rows, new_keys = changes.of_chunk(df, state.on(writer.reader), result)
-            writer.submit(_write_chunk, state, events, new_states, bad_rows, run_id, chunk, new_keys)
+            flips = _flips(spec, df, state_exists)
+            writer.submit(_write_chunk, state, events, new_states, bad_rows, run_id, chunk, new_keys, flips)
             if progress:
                 progress.report(result, chunk_after)
-        writer.finish(_finish_run, state, window, run_id, watched_now, result, started, found.cursors)
+        writer.finish(_finish_run, state, window, run_id, watched_now, result, started, found.cursors,
+                      seeds_flips, bool(spec.flip_column))
     except Exception:
         writer.abort()
         raise
@@ -363,7 +385,7 @@ def _sync_entity(spec: EntitySpec, moodle: Database, state: EntityStore, window:
 
 def _deletes_first(spec: EntitySpec, moodle: Database, state: EntityStore, window: Window, result: SyncResult, *,
                    prefix: str, state_exists: bool, make_event_id, seal, run_id, fast_path: dict,
-                   open_payload=None, deleted_hash: str) -> fastpath.Candidates:
+                   open_payload=None, deleted_hash: str, history_enabled: bool = True) -> fastpath.Candidates:
     """The deletes of the run, each batch committed, so the stream's state lookups see them: in a reconciliation
     every live key Moodle no longer has; otherwise the keys the fast path named that Moodle no longer has.
     Returns what the fast path found (its keys are re-read with the window's rows)."""
@@ -374,7 +396,8 @@ def _deletes_first(spec: EntitySpec, moodle: Database, state: EntityStore, windo
                                                seal=seal, run_id=run_id, now=window.now, open_payload=open_payload,
                                                deleted_hash=deleted_hash)
     else:
-        found = fastpath.read(spec, moodle, state, prefix=prefix, since=window.since,
+        found = fastpath.read(spec, moodle, state, prefix=prefix, since=window.since, until=window.until,
+                              ranged=window.mode in ("backfill", "resync"), history_enabled=history_enabled,
                               initial=window.full or not state_exists, **fast_path)
         result.candidates = len(found.keys)
         if found.keys and state_exists:
@@ -405,21 +428,45 @@ def _resume_point(spec: EntitySpec, state: EntityStore, window: Window) -> tuple
 
 def _changed_rows(spec: EntitySpec, moodle: Database, state: EntityStore, window: Window,
                   found: fastpath.Candidates, *, prefix: str, history_enabled: bool, state_exists: bool,
-                  resume_after: int) -> tuple[str, dict, dict | None]:
-    """(the SELECT of the rows to compare, its parameters, the watched rows' snapshot to store at the end): every
-    row after ``resume_after`` in a full read; else the rows changed in the window, the rows of watched Moodle
-    rows that changed, and the keys the fast path named."""
+                  resume_after: int) -> tuple[str, dict, dict | None, bool]:
+    """(the SELECT of the rows to compare, its parameters, the watched rows' snapshot to store at the end, whether
+    the run fills the flips): every row after ``resume_after`` in a full read; with a source that names every
+    change (``found.covered``), only the keys named (by the log or grade history, the watched rows that changed,
+    the flips come due); else the rows a scan finds changed in the window, the rows of watched Moodle rows that
+    changed, and the keys the fast path named."""
     fragments = {"prefix": prefix}
     params = {"since": window.since or 0, "until": window.until, "now": window.now,
               "include_empty": int(state_exists), "resume_after": resume_after}
-    watched_now = None
+    watched_now, watched_ids = None, []
     if spec.watched:
         watched_ids, watched_now = _watched_changes(spec, moodle, state, prefix)
-        fragments[spec.watched.fragment] = moodle.sql("shared", "in_bound_list", column=spec.watched.column,
-                                                      param="watched_ids")
-        params["watched_ids"] = moodle.bind_list(watched_ids)
+        if spec.watched.fragment:
+            fragments[spec.watched.fragment] = moodle.sql("shared", "in_bound_list", column=spec.watched.column,
+                                                          param="watched_ids")
+            params["watched_ids"] = moodle.bind_list(watched_ids or [-1])
+    seeds_flips = bool(spec.flip_column) and (window.full or not state_exists)
     if window.full:
         changed = f"{spec.source_id[1]} > %(resume_after)s"
+    elif found.covered:
+        named = dict.fromkeys(found.keys)
+        if watched_ids and state.watched():  # no snapshot yet (the first run): nothing to compare with
+            named.update(dict.fromkeys(_watched_keys(spec, moodle, prefix, watched_ids)))
+        if spec.flip_column:  # a backfill or resync: the flips of its own period (the others are the runs')
+            ranged = window.mode in ("backfill", "resync")
+            named.update(dict.fromkeys(state.due_flips(min(_now100(window.now), window.until) if ranged
+                                                       else _now100(window.now), window.since if ranged else 0)))
+        changed = "1 = 0"
+        if spec.flip_column and state.meta(FLIPS_KEPT) is None:  # states from before flips were kept: fill them once
+            log.info("%s: filling the enrolments' start and end times once (a scan of the rows still ahead)",
+                     spec.name)
+            changed, seeds_flips = moodle.sql("moodle", spec.flip_seed_sql), True
+        keys = [parts for parts in map(fastpath.parse_key, named) if parts]
+        if keys:
+            changed = moodle.sql("moodle", "changed_or_candidates", changed=changed,
+                                 candidates=moodle.sql("moodle", spec.candidates_sql))
+            params.update(fastpath.key_params(moodle, keys))
+        log.info("%s: %d keys to re-read, named by Moodle's log, grade history, watched rows and due flips "
+                 "(no scan)", spec.name, len(keys))
     else:
         changed = moodle.sql("moodle", spec.changed_sql_for(history_enabled), **fragments)
         named = [parts for parts in map(fastpath.parse_key, found.keys) if parts]
@@ -427,7 +474,19 @@ def _changed_rows(spec: EntitySpec, moodle: Database, state: EntityStore, window
             changed = moodle.sql("moodle", "changed_or_candidates", changed=changed,
                                  candidates=moodle.sql("moodle", spec.candidates_sql))
             params.update(fastpath.key_params(moodle, named))
-    return moodle.sql("moodle", spec.select_sql, changed=changed, **fragments), params, watched_now
+    return moodle.sql("moodle", spec.select_sql, changed=changed, **fragments), params, watched_now, seeds_flips
+
+
+def _watched_keys(spec: EntitySpec, moodle: Database, prefix: str, watched_ids: list[int]) -> list[str]:
+    """The entity's keys that refer to the changed watched rows (an index lookup)."""
+    rows = moodle.query(moodle.sql("moodle", spec.watched.keys_sql, prefix=prefix),
+                        {"watched_ids": moodle.bind_list(watched_ids)})
+    moodle.commit()
+    return [":".join(str(int(v)) for v in row) for row in rows]
+
+
+def _now100(now: int) -> int:
+    return (now // 100) * 100
 
 
 def _chunks(spec: EntitySpec, moodle: Database, select: str, params: dict, chunk_rows: int, now: int,

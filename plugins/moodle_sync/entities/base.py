@@ -18,8 +18,12 @@ class WatchedRows:
     """Moodle rows whose change writes no timestamp; snapshotted each run to find affected entities."""
 
     sql: str  # include/sql/moodle/<sql>.sql returning (key, value)
-    fragment: str  # placeholder in the entity's changed-SQL: "<column> is one of the changed keys" (bound)
     column: str  # the column of the entity's rows that refers to a watched row
+    # include/sql/moodle/<keys_sql>.sql: the entity's keys (as its key columns) whose {column} is in the bound
+    # list ``watched_ids`` (an index lookup): what a run without a scan re-reads when watched rows changed
+    keys_sql: str
+    # placeholder in the entity's scan changed-SQL: "<column> is one of the changed keys" (None: not used there)
+    fragment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,9 @@ class KeySource:
     reader: Callable[[dict], tuple[str, dict, int | None] | None]  # row -> (key, ids it knows, time) or None
     eventnames: tuple[str, ...] = ()  # log events to read (a log source); empty for other tables
     needs_log: bool = False  # the table is Moodle's standard log: only read when that log store is enabled
+    needs_history: bool = False  # the table is the grade history: only read when Moodle keeps it
+    # it names every key a change touches (not only deletes): when it was read, the run scans nothing
+    covers_changes: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,12 @@ class EntitySpec:
     # Names of a deleted key, re-read from Moodle at delete time (the key's state keeps ids only):
     # (moodle, prefix, [ids of each deleted key]) -> [payload fields to add, per key]. None: ids only.
     delete_names: Callable | None = None
+    # Column of the transformed chunk: when the row's state next changes with time alone (Moodle writes
+    # nothing then: an enrolment starting or ending), or NA. Stored per key; due keys are re-read.
+    flip_column: str | None = None
+    # fragment include/sql/moodle/<flip_seed_sql>.sql: the rows that may still flip after %(now)s; read once
+    # (a scan) where the event log holds states from before flips were kept, so their flips are stored
+    flip_seed_sql: str = ""
 
     @property
     def schedule(self) -> str:

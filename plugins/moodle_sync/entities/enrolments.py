@@ -20,6 +20,23 @@ def effective_enrolment_active(df, now: int):
     ).fillna(False).astype(bool)
 
 
+def next_flip(df, now: int):
+    """When ``active`` next changes with time alone (the first "now" rounded to 100 s at which it differs), for
+    an enrolment whose own and method's status are active; NA when it never will (issue 12: due keys are
+    re-read; any other change of the row is logged, and re-reading it computes its flip again)."""
+    import pandas as pd
+
+    now100 = (now // 100) * 100
+    start, end = df["timestart"].astype("Int64"), df["timeend"].astype("Int64")
+    starts = ((start // 100) + 1) * 100  # active once now100 > timestart
+    ends = -((-end) // 100) * 100  # inactive once now100 >= timeend
+    starts = starts.where((start > 0) & (starts > now100))
+    ends = ends.where((end > 0) & (ends > now100))
+    due = pd.concat([starts, ends], axis=1).min(axis=1, skipna=True).astype("Int64")
+    live = ((df["status"] == 0) & (df["instance_status"] == 0)).fillna(False).astype(bool)
+    return due.where(live)
+
+
 def transform(df, now: int):
     from moodle_sync.entities import frame
 
@@ -27,6 +44,7 @@ def transform(df, now: int):
                     "timestart", "timeend", "timecreated", "timemodified", "user_exists"])
     frame.text(df, ["course_name", "course_shortname", "enrol_method"])
     df["active"] = effective_enrolment_active(df, now)
+    df["next_flip"] = next_flip(df, now)
     df["quarantine_reason"] = frame.reasons(df, [
         (df["enrolid"].isna() | df["enrol_method"].isna(), "enrolment method instance missing"),
         (df["courseid"].isna() | df["course_name"].isna(), "course missing"),
@@ -70,11 +88,18 @@ ENROLMENTS = EntitySpec(
                    "active"),
     modified_column="timemodified",
     event_types=("enrolment.created", "enrolment.updated"),
-    watched=WatchedRows(sql="enrol_instances", fragment="watched", column="ue.enrolid"),
+    watched=WatchedRows(sql="enrol_instances", column="ue.enrolid", keys_sql="enrolments_of_instances",
+                        fragment="watched"),
+    flip_column="next_flip",
+    flip_seed_sql="enrolments_may_flip",
     keys_sql="enrolments_keys",
     candidates_sql="enrolments_candidates",
     identity_fields=("enrollment_id", "userid", "courseid", "enrol_method"),
     delete_values={"active": False, "deleted": True},
+    # enrol_user(), update_user_enrol() and unenrol_user() are logged: with the log read, a run re-reads only
+    # those enrolments, the ones of methods whose status changed, and the ones whose start or end came due
     key_sources=(KeySource(name="log", sql="log_events", bounds_sql="log_bounds", reader=log_user_enrolment,
-                           eventnames=(r"\core\event\user_enrolment_deleted",), needs_log=True),),
+                           eventnames=(r"\core\event\user_enrolment_created", r"\core\event\user_enrolment_updated",
+                                       r"\core\event\user_enrolment_deleted"),
+                           needs_log=True, covers_changes=True),),
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from moodle_sync.config import GRADES_SCHEDULE
-from moodle_sync.entities.base import EntitySpec, KeySource, as_int, log_other
+from moodle_sync.entities.base import EntitySpec, KeySource, WatchedRows, as_int, log_other
 
 log = logging.getLogger(__name__)
 
@@ -411,8 +411,8 @@ def log_grade_deleted(row: dict):
     return f"{userid}:{itemid}", ids, as_int(row["timecreated"])
 
 
-def history_grade_deleted(row: dict):
-    """A grade_grades_history row of action 3 (delete), joined to its grade item."""
+def history_grade(row: dict):
+    """A grade_grades_history row (any action; a delete's ids name what was deleted), joined to its grade item."""
     userid, itemid = as_int(row["userid"]), as_int(row["itemid"])
     if not userid or not itemid:
         return None
@@ -462,6 +462,7 @@ GRADES = EntitySpec(
     modified_column="timemodified",
     event_types=("grade.created", "grade.updated"),
     has_value_column="has_value",
+    watched=WatchedRows(sql="grade_items_state", column="gg.itemid", keys_sql="grades_of_items"),
     keys_sql="grades_keys",
     candidates_sql="grades_candidates",
     identity_fields=("grade_id", "userid", "itemid", "iteminstance", "item_type", "item_module", "courseid",
@@ -469,8 +470,10 @@ GRADES = EntitySpec(
     # the legacy backend takes a deleted grade as grade_updated with the grade cleared and `deleted` set
     delete_values={"deleted": True},
     key_sources=(
-        KeySource(name="grade_history", sql="grade_history_deletes", bounds_sql="grade_history_bounds",
-                  reader=history_grade_deleted),
+        # every grade_grade insert, update and delete writes a history row (lock, hide, "No grade" included):
+        # with it read, a run re-reads only those grades (and the grades of items whose range changed)
+        KeySource(name="grade_history", sql="grade_history_rows", bounds_sql="grade_history_bounds",
+                  reader=history_grade, needs_history=True, covers_changes=True),
         # the log's grade_deleted also covers sites with $CFG->disablegradehistory
         KeySource(name="log", sql="log_events", bounds_sql="log_bounds", reader=log_grade_deleted,
                   eventnames=(r"\core\event\grade_deleted",), needs_log=True),

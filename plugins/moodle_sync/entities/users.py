@@ -56,8 +56,11 @@ USERS = EntitySpec(
     candidates_sql="users_candidates",
     identity_fields=("userid",),
     delete_values={"deleted": True},
-    # delete_user() soft-deletes (the row changes, the window sees it); a role unassigned writes no timestamp
+    # Every write of user_create_user/user_update_user/delete_user and every role (un)assignment is logged: with
+    # the log read, a run re-reads only those users (a role unassigned writes no timestamp at all)
     key_sources=(KeySource(name="log", sql="log_events", bounds_sql="log_bounds", reader=log_related_user,
-                           eventnames=(r"\core\event\user_deleted", r"\core\event\role_unassigned"),
-                           needs_log=True),),
+                           eventnames=(r"\core\event\user_created", r"\core\event\user_updated",
+                                       r"\core\event\user_deleted", r"\core\event\role_assigned",
+                                       r"\core\event\role_unassigned"),
+                           needs_log=True, covers_changes=True),),
 )

@@ -147,6 +147,28 @@ class EntityStore:
         self.db.execute(self.db.sql(AREA, "watched_clear"), self._params())
         self.db.executemany(self.db.sql(AREA, "watched_insert"), [(self.entity, k, v) for k, v in values.items()])
 
+    # --- time-only flips (an enrolment's start or end passing) --------------------------------------------
+    def due_flips(self, upto: int, since: int = 0) -> list[str]:
+        """Keys whose next time-only flip falls due in [since, upto]."""
+        return [row[0] for row in self.db.query(self.db.sql(AREA, "flip_due"), self._params(since=since, upto=upto))]
+
+    def replace_flips(self, keys: Sequence[str], flips: Iterable[tuple[str, int]]) -> None:
+        """The re-read ``keys`` now flip at these times (key, due_at) only; in the caller's transaction."""
+        if keys:
+            self.db.execute(self.db.sql(AREA, "flip_forget"), self._params(keys=self.db.bind_list(list(keys))))
+        self.db.executemany(self.db.sql(AREA, "flip_insert"), [(self.entity, k, due) for k, due in flips])
+
+    def forget_due_flips(self, now: int) -> None:
+        """Flips due by ``now`` were handled by this run (a key still there got its next flip, later)."""
+        self.db.execute(self.db.sql(AREA, "flip_forget_due"), self._params(now=now))
+
+    def meta(self, name: str) -> bytes | None:
+        rows = self.db.query(self.db.sql(AREA, "meta_get"), {"name": f"{name}:{self.entity}"})
+        return bytes(rows[0][0]) if rows else None
+
+    def set_meta(self, name: str, value: bytes) -> None:
+        self.db.execute(self.db.sql(AREA, "meta_put"), {"name": f"{name}:{self.entity}", "value": value})
+
     # --- an initial sync's committed chunks ------------------------------------------------------------------
     def resume_point(self) -> tuple[int, int] | None:
         """(source id to resume after, Moodle time the interrupted initial sync started at), or None: the end of

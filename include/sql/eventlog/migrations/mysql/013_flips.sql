@@ -1,0 +1,9 @@
+-- When a synced enrolment's Moodle-computed "active" next flips with time alone (its timestart or timeend
+-- passes: Moodle writes nothing then). A run re-reads only the keys whose flip is due (issue 12), not every row.
+CREATE TABLE IF NOT EXISTS moodle_sync_flip (
+    entity_type VARCHAR(32) NOT NULL,
+    entity_key VARCHAR(64) NOT NULL,
+    due_at BIGINT NOT NULL,
+    PRIMARY KEY (entity_type, entity_key),
+    KEY moodle_sync_flip_due (entity_type, due_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -1193,14 +1193,16 @@ def apply_changes(db: Database, prefix: str = "mdl_", *, now: int | None = None)
 
 def bulk_seed(db: Database, prefix: str = "mdl_", *, users: int = 100_000, courses: int = 300,
               enrolments_per_user: int = 3, grades: int = 1_000_000, seed: int = 1, now: int | None = None,
-              history: bool = True, progress: bool = False) -> dict:
+              history: bool = True, log_views: int | None = BULK_LOG_VIEWS, progress: bool = False) -> dict:
     """The benchmark site: ``users`` people, ``courses`` courses, ``grades`` grade_grades rows (exactly, as far
     as the enrolments allow), written in large batches.
 
     Same rules as seed(), fewer edge cases: ~1% suspended and ~0.2% deleted users (the latter with nothing
     left but their user row), ~2% enrolments expired, ~1% starting in the future, ~1% suspended. Each graded
     student has a row for all 7 items of the course (regrade placeholders included). With ``history`` on,
-    every grade gets one history row (action 1), copied server-side by INSERT ... SELECT.
+    every grade gets one history row (action 1), copied server-side by INSERT ... SELECT. The log store gets
+    what Moodle logs for all of it (server-side too) plus ``log_views`` course/assignment views per active
+    enrolment; ``log_views=None`` writes no log at all (the store is still configured as enabled).
     Returns the table counts plus ``seconds`` per phase.
     """
     validate_prefix(prefix)
@@ -1266,6 +1268,7 @@ def bulk_seed(db: Database, prefix: str = "mdl_", *, users: int = 100_000, cours
     lap("site")
 
     counts = {"grade_grades": 0}
+    rare: list[tuple] = []  # log rows of the few users suspended or deleted (the rest is logged server-side)
     next_grade = 1
     enrolment_index = 0
     chunk = 5_000  # students per batch: ~15,000 enrolments and ~50,000 grades
@@ -1277,11 +1280,13 @@ def bulk_seed(db: Database, prefix: str = "mdl_", *, users: int = 100_000, cours
             created = first_created + (span * n) // n_students + rng.randint(0, 600)
             row = _user_row(uid, people.make(), idnumber=f"S{n + 1:07d}", timecreated=created,
                             timemodified=created, rng=rng, last_seen=now - 3600)
+            ctx = _ctx(site.user_context(uid))
             if rng.random() < 0.01:
                 row.update(suspended=1, timemodified=rng.randint(created, now - DAY))
                 _no_login_after(row, row["timemodified"])
+                rare.append(_event(r"\core\event\user_updated", row["timemodified"], context=ctx, objecttable="user",
+                                   objectid=uid, crud="u", relateduserid=uid))
             user_rows.append(row)
-            site.user_context(uid)
             for ci in plan[n]:
                 course, kind = site.courses[ci], kinds[enrolment_index]
                 when = max(created, course["timecreated"]) + rng.randint(600, 5 * DAY)
@@ -1298,7 +1303,12 @@ def bulk_seed(db: Database, prefix: str = "mdl_", *, users: int = 100_000, cours
                     _grade_user_course(gb, rng, course, uid, course["teacher"])
                 enrolment_index += 1
             if deleted_flags[n]:
+                before = dict(row)
                 _soft_delete(row, rng.randint(created + DAY, now - DAY))
+                rare.append(_event(r"\core\event\user_deleted", row["timemodified"], context=ctx, objecttable="user",
+                                   objectid=uid, crud="d", relateduserid=uid,
+                                   other={"username": before["username"], "email": before["email"],
+                                          "idnumber": before["idnumber"], "picture": "0", "mnethostid": "1"}))
         _insert(db, prefix, "user", USER_COLUMNS, _tuples(USER_COLUMNS, user_rows))
         _insert(db, prefix, "user_enrolments", UE_COLUMNS, _tuples(UE_COLUMNS, ues))
         _insert(db, prefix, "role_assignments", RA_COLUMNS, _tuples(RA_COLUMNS, ras))
@@ -1326,6 +1336,9 @@ def bulk_seed(db: Database, prefix: str = "mdl_", *, users: int = 100_000, cours
             db.execute(sql, (low, low + 200_000))
             db.commit()
         lap("history")
+    if log_views is not None:
+        _bulk_log(db, prefix, now=now, grades_upto=next_grade, views=log_views, rare=rare)
+        lap("log")
     if db.dialect == "mysql":
         db.execute("SET SESSION unique_checks = 1")
     # Fresh statistics, as a live Moodle has: the sync's queries are planned on them.
@@ -1337,6 +1350,37 @@ def bulk_seed(db: Database, prefix: str = "mdl_", *, users: int = 100_000, cours
     result = _finish(db, prefix)
     lap("finish")
     return {**result, "now": now, "seconds": seconds}
+
+
+_STAGING_COLUMNS = tuple(c for c in LOG_COLUMNS if c not in ("anonymous", "origin", "ip", "realuserid")) + ("seq",)
+#: A DECIMAL grade as a double, whose text is PHP's json_encode of the float (95.76, not 95.76000).
+_FINALGRADE_DOUBLE = {"mysql": "CAST(gg.finalgrade AS DOUBLE)", "postgres": "CAST(gg.finalgrade AS DOUBLE PRECISION)"}
+
+
+def _bulk_log(db: Database, prefix: str, *, now: int, grades_upto: int, views: int, rare: list[tuple]) -> None:
+    """bulk_seed()'s log, written server-side (include/sql/demo/bulk_log_*.sql): gathered in a staging table,
+    then copied in time order. ``rare`` holds rows made in Python (LOG_COLUMNS order)."""
+    params = {"admin": ADMIN_ID, "now": now, "lb": "{", "rb": "}",
+              "user_created": r"\core\event\user_created", "ue_created": r"\core\event\user_enrolment_created",
+              "ue_updated": r"\core\event\user_enrolment_updated", "role_assigned": r"\core\event\role_assigned",
+              "user_graded": r"\core\event\user_graded", "course_viewed": r"\core\event\course_viewed",
+              "module_viewed": r"\mod_assign\event\course_module_viewed"}
+
+    def run(name: str, **extra: Any) -> None:
+        for statement in split_statements(load("demo", name, db.dialect, prefix=prefix,
+                                               finalgrade_double=_FINALGRADE_DOUBLE[db.dialect])):
+            db.execute(statement, {**params, **extra})
+        db.commit()
+
+    run("bulk_log_staging")
+    keep = [LOG_COLUMNS.index(c) for c in _STAGING_COLUMNS[:-1]]
+    _insert(db, "", "bulk_log_staging", _STAGING_COLUMNS, [tuple(r[i] for i in keep) + (0,) for r in rare])
+    run("bulk_log_writes")
+    for low in range(1, grades_upto, 200_000):
+        run("bulk_log_grades", low=low, high=low + 200_000)
+    for n in range(1, views + 1):
+        run("bulk_log_views", n=n)
+    run("bulk_log_copy")
 
 
 # ----------------------------------------------------------------------------------------------- CLI
@@ -1406,6 +1450,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--grades", type=int, default=1_000_000, help="bulk: grade_grades rows")
     parser.add_argument("--enrolments-per-user", type=int, default=3, help="bulk: courses per student")
     parser.add_argument("--no-history", action="store_true", help="bulk: no grade_grades_history rows")
+    parser.add_argument("--log-views", type=int, default=BULK_LOG_VIEWS,
+                        help="bulk: course/assignment views logged per active enrolment (log size)")
     parser.add_argument("--seed", type=int, help="random seed (demo 42, bulk 1)")
     parser.add_argument("--now", type=int, help="unix time to build around (default: now)")
     parser.add_argument("--apply-changes", action="store_true", help="then run apply_changes() one second later")
@@ -1437,7 +1483,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = bulk_seed(db, args.prefix, users=users, courses=courses,
                                enrolments_per_user=args.enrolments_per_user, grades=args.grades,
                                seed=1 if args.seed is None else args.seed, now=args.now,
-                               history=not args.no_history, progress=True)
+                               history=not args.no_history, log_views=args.log_views, progress=True)
         else:
             result = seed(db, args.prefix, users=users, courses=courses,
                           seed=42 if args.seed is None else args.seed, now=args.now)

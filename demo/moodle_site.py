@@ -11,6 +11,8 @@ the same shapes at any size, relative to any "now", on MariaDB/MySQL and Postgre
 * ``seed`` writes a small, deterministic site with one example of every edge case and returns their ids.
 * ``apply_changes`` then changes a few rows as Moodle's APIs would, for an incremental run to pick up.
 * ``bulk_seed`` writes the benchmark site (100,000 users, 1,000,000 grades by default) in large batches.
+* ``apply_bulk_changes`` then makes N changes of one entity, for the incremental bench (bench/incremental_bench.py).
+* Every write is logged in ``logstore_standard_log`` as Moodle logs it (``config_plugins`` enables the store).
 
 Grade rows go through ``_Gradebook``, which writes them the way Moodle's grade_grade API does (a history row per
 insert, update and delete; natural aggregation of category and course totals), so seed, bulk_seed and
@@ -1187,6 +1189,82 @@ def apply_changes(db: Database, prefix: str = "mdl_", *, now: int | None = None)
         _write_log(db, p, log)
     db.commit()
     return {"user": 2, "enrolment": 1, "grade": len(changed), "description": description, "ids": ids, "now": now}
+
+
+def _spread(rows: Sequence, count: int) -> list:
+    """``count`` rows evenly spread over ``rows`` (the same database always gets the same picks)."""
+    if count > len(rows):
+        raise ValueError(f"asked for {count} changes, only {len(rows)} candidates")
+    return [rows[(i * len(rows)) // count] for i in range(count)]
+
+
+def apply_bulk_changes(db: Database, prefix: str = "mdl_", *, entity: str, count: int, now: int) -> list[str]:
+    """``count`` Moodle-style changes of one entity ('user', 'enrolment' or 'grade'), spread over the site, each
+    with the rows Moodle writes for it, and commit; returns the changed keys as the sync names them.
+
+    * user: user_update_user() of email and city (timemodified = now, user_updated);
+    * enrolment: update_user_enrol() flipping the status (timemodified, modifierid, user_enrolment_updated);
+    * grade: assign->update_grade() of a module grade (rawgrade, finalgrade, timemodified, usermodified; history
+      action 2 'mod/assign'; user_graded), then the per-user regrade of the course's totals ('aggregation'),
+      whose keys are returned too.
+    Log rows only while the store is enabled (log_enabled), as Moodle. Choosing the rows scans the tables; that
+    is the bench's setup, not what it measures.
+    """
+    validate_prefix(prefix)
+    p, log, keys = prefix, [], []
+    if entity == "user":
+        rows = _spread(db.query(f"SELECT u.id, u.username, u.city, u.country, cx.id FROM {p}user u JOIN {p}context cx "
+                                f"ON cx.contextlevel = {CONTEXT_USER} AND cx.instanceid = u.id WHERE u.deleted = 0 "
+                                f"AND u.suspended = 0 AND u.id > {ADMIN_ID} ORDER BY u.id"), count)
+        updates = []
+        for uid, username, city, country, ctx in rows:
+            new_city = next((c for c, cc, _ in CITIES if cc == country and c != city), "Reykjavík")
+            updates.append((f"{username}.{now}@example.net", new_city, now, uid))
+            log.append(_event(r"\core\event\user_updated", now, context=(ctx, CONTEXT_USER, uid), objecttable="user",
+                              objectid=uid, crud="u", relateduserid=uid))
+            keys.append(str(uid))
+        db.executemany(f"UPDATE {p}user SET email = %s, city = %s, timemodified = %s WHERE id = %s", updates)
+    elif entity == "enrolment":
+        rows = _spread(db.query(f"SELECT ue.id, ue.status FROM {p}user_enrolments ue JOIN {p}user u ON u.id = ue.userid "
+                                f"WHERE u.deleted = 0 AND ue.status IN ({UE_ACTIVE}, {UE_SUSPENDED}) ORDER BY ue.id"),
+                       count)
+        db.executemany(f"UPDATE {p}user_enrolments SET status = %s, timemodified = %s, modifierid = %s WHERE id = %s",
+                       [(UE_SUSPENDED if status == UE_ACTIVE else UE_ACTIVE, now, ADMIN_ID, ueid) for ueid, status in rows])
+        log += _enrolment_updates(db, p, [ueid for ueid, _ in rows], now)
+        keys = [str(ueid) for ueid, _ in rows]
+    elif entity == "grade":
+        # One module grade per (user, course), so every change is a grade of its own and its own regrade.
+        candidates = db.query(f"SELECT MIN(gg.id), gg.userid, gi.courseid FROM {p}grade_grades gg "
+                              f"JOIN {p}grade_items gi ON gi.id = gg.itemid JOIN {p}user u ON u.id = gg.userid "
+                              f"WHERE u.deleted = 0 AND gi.itemtype = 'mod' AND gi.gradetype = 1 "
+                              f"AND gg.rawgrade IS NOT NULL AND gg.locked = 0 AND gg.overridden = 0 "
+                              f"GROUP BY gg.userid, gi.courseid ORDER BY MIN(gg.id)")
+        contexts: dict[int, tuple] = {}
+        history_rows: list[tuple] = []
+        changed: dict[tuple[int, int], None] = {}
+        for gid, uid, cid in _spread(candidates, count):
+            gb = _load_gradebook(db, p, cid, [uid])
+            key = next(k for k, r in gb.rows.items() if r["id"] == gid)
+            row, item = gb.rows[key], gb.items[key[1]]
+            step = Decimal(7)
+            new = row["rawgrade"] + step if row["rawgrade"] + step <= item["grademax"] else row["rawgrade"] - step
+            teacher = row["usermodified"] or ADMIN_ID
+            gb.update(key, now, "mod/assign", teacher, rawgrade=_dec(new), finalgrade=_dec(new), usermodified=teacher,
+                      timemodified=now)
+            gb.aggregate(uid, cid, now, teacher)
+            _save_gradebook(db, p, gb)
+            if cid not in contexts:
+                contexts[cid] = _context_of(db, p, CONTEXT_COURSE, cid)
+            log += _grade_events(gb.history, gb.items, contexts)
+            history_rows += gb.history
+            changed.update(gb.changed)
+        keys = [f"{u}:{i}" for u, i in changed]
+    else:
+        raise ValueError(f"entity {entity!r}: 'user', 'enrolment' or 'grade'")
+    if log_enabled(db, p):
+        _write_log(db, p, log)
+    db.commit()
+    return keys
 
 
 # ----------------------------------------------------------------------------------------------- bulk

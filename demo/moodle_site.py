@@ -7,10 +7,12 @@ NULL ``timemodified`` (regrade placeholders, "No grade"), lock/hide/exclude that
 The shared fixture (../shared/moodle, see its FACTS.md) shows these at one size and one date; this module makes
 the same shapes at any size, relative to any "now", on MariaDB/MySQL and PostgreSQL.
 
-* ``create_schema`` creates the 20 tables the sync reads (``include/sql/demo/<dialect>/moodle_schema.sql``).
+* ``create_schema`` creates the 22 tables the sync reads (the log store and its settings among them) (``include/sql/demo/<dialect>/moodle_schema.sql``).
 * ``seed`` writes a small, deterministic site with one example of every edge case and returns their ids.
 * ``apply_changes`` then changes a few rows as Moodle's APIs would, for an incremental run to pick up.
 * ``bulk_seed`` writes the benchmark site (100,000 users, 1,000,000 grades by default) in large batches.
+* ``apply_bulk_changes`` then makes N changes of one entity, for the incremental bench (bench/incremental_bench.py).
+* Every write is logged in ``logstore_standard_log`` as Moodle logs it (``config_plugins`` enables the store).
 
 Grade rows go through ``_Gradebook``, which writes them the way Moodle's grade_grade API does (a history row per
 insert, update and delete; natural aggregation of category and course totals), so seed, bulk_seed and
@@ -44,7 +46,7 @@ DAY = 86_400
 GUEST_ID, ADMIN_ID = 1, 2
 CATEGORY_CONTEXT = 3  # system context 1, front page 2, category 3: install order
 SITE_COURSE, CATEGORY_ID = 1, 1
-CONTEXT_SYSTEM, CONTEXT_USER, CONTEXT_COURSECAT, CONTEXT_COURSE = 10, 30, 40, 50
+CONTEXT_SYSTEM, CONTEXT_USER, CONTEXT_COURSECAT, CONTEXT_COURSE, CONTEXT_MODULE = 10, 30, 40, 50, 70
 ENROL_ENABLED, ENROL_DISABLED = 0, 1
 UE_ACTIVE, UE_SUSPENDED = 0, 1
 FORMAT_MOODLE, FORMAT_PLAIN = 0, 2
@@ -54,7 +56,9 @@ TABLES = ("config", "user", "role", "role_assignments", "context", "course", "en
           "grade_items", "grade_grades", "grade_grades_history", "scale",
           # the grade as Moodle shows it (issue 11)
           "assign", "assign_grades", "assign_user_flags", "grade_letters", "modules", "course_modules",
-          "grading_areas", "grading_definitions")
+          "grading_areas", "grading_definitions",
+          # the log store, the incremental sync's change feed (issue 12)
+          "config_plugins", "logstore_standard_log")
 
 #: Moodle's standard roles, with the ids and archetypes its installer gives them.
 ROLES = (("manager", 1), ("coursecreator", 2), ("editingteacher", 3), ("teacher", 4), ("student", 5),
@@ -160,6 +164,18 @@ GRADE_COLUMNS = ("itemid", "userid", "rawgrade", "rawgrademax", "rawgrademin", "
 HISTORY_GRADE_COLUMNS = tuple(c for c in GRADE_COLUMNS
                               if c not in ("timecreated", "timemodified", "aggregationstatus", "aggregationweight"))
 HISTORY_COLUMNS = ("action", "oldid", "source", "timemodified", "loggeduser") + HISTORY_GRADE_COLUMNS
+LOG_COLUMNS = ("eventname", "component", "action", "target", "objecttable", "objectid", "crud", "edulevel",
+               "contextid", "contextlevel", "contextinstanceid", "userid", "courseid", "relateduserid", "anonymous",
+               "other", "timecreated", "origin", "ip", "realuserid")
+#: The log store's settings as a fresh Moodle 4.5 has them (the fixture's rows): the standard store enabled,
+#: ``other`` as JSON. include/sql/moodle/log_enabled.sql reads enabled_stores.
+PLUGIN_CONFIG = (("tool_log", "version", "2024100700"), ("tool_log", "enabled_stores", "logstore_standard"),
+                 ("tool_log", "exportlog", "1"), ("logstore_standard", "version", "2024100700"),
+                 ("logstore_standard", "logguests", "1"), ("logstore_standard", "jsonformat", "1"),
+                 ("logstore_standard", "loglifetime", "0"), ("logstore_standard", "buffersize", "50"))
+#: Read events per active enrolment that bulk_seed() logs by default (course and assignment views): with the
+#: rows the writes log, about 3 million log rows at the default size.
+BULK_LOG_VIEWS = 6
 
 _Q5 = Decimal("0.00001")
 _FOLD = str.maketrans({"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "æ": "ae", "Æ": "Ae", "ß": "ss", "đ": "d",
@@ -336,6 +352,79 @@ def _finish(db: Database, prefix: str) -> dict[str, int]:
     return {table: int(db.query(f"SELECT COUNT(*) FROM {prefix}{table}")[0][0]) for table in TABLES}
 
 
+# ----------------------------------------------------------------------------------------------- log store
+
+def _other(value: Any) -> str:
+    """A log row's ``other`` as logstore_standard writes it (jsonformat = 1): PHP's json_encode, so compact,
+    ASCII-escaped, '/' escaped, and the text 'null' when there is nothing."""
+    return json.dumps(value, separators=(",", ":")).replace("/", "\\/")
+
+
+def _event(eventname: str, t: int, *, context: tuple[int, int, int], objecttable: str | None = None,
+           objectid: int | None = None, crud: str, edulevel: int = 0, userid: int = ADMIN_ID,
+           courseid: int | None = 0, relateduserid: int | None = None, other: Any = None) -> tuple:
+    """One logstore_standard_log row (LOG_COLUMNS order, no id) as a CLI script writes it: origin 'cli', no ip.
+    ``context`` is (contextid, contextlevel, contextinstanceid); component, target and action come from the
+    event's class name, as Moodle's event base class derives them."""
+    component, _, name = eventname.strip("\\").partition("\\event\\")
+    target, _, action = name.rpartition("_")
+    return (eventname, component, action, target, objecttable, objectid, crud, edulevel, *context, userid, courseid,
+            relateduserid, 0, _other(other), t, "cli", None, None)
+
+
+def _ctx(context: dict) -> tuple[int, int, int]:
+    return (context["id"], context["contextlevel"], context["instanceid"])
+
+
+def _grade_events(history: Iterable[tuple], items: dict[int, dict], course_context: dict[int, tuple]) -> list[tuple]:
+    """The log rows of grade_grades_history rows (HISTORY_COLUMNS order), as the fixture shows them: user_graded
+    for a module push, a gradebook edit, an aggregation and a course total's creation (acting user -1 for the
+    totals), grade_deleted for a delete; nothing for the regrade's placeholders or set_locked/set_hidden."""
+    index = {c: i for i, c in enumerate(HISTORY_COLUMNS)}
+    rows = []
+    for h in history:
+        action, gid, source, when, loggeduser = h[:5]
+        item = items[h[index["itemid"]]]
+        courseid, userid = item["courseid"], h[index["userid"]]
+        total = item["itemtype"] in ("course", "category")
+        finalgrade, overridden = h[index["finalgrade"]], bool(h[index["overridden"]])
+        if action == HISTORY_DELETE:
+            rows.append(_event(r"\core\event\grade_deleted", when, context=course_context[courseid],
+                               objecttable="grade_grades", objectid=gid, crud="d", edulevel=1, courseid=courseid,
+                               relateduserid=userid, userid=loggeduser,
+                               other={"itemid": str(item["id"]), "overridden": overridden,
+                                      "finalgrade": None if finalgrade is None else f"{finalgrade:.5f}"}))
+        elif source in ("mod/assign", "gradebook", "aggregation") or (source == "system" and item["itemtype"] == "course"):
+            rows.append(_event(r"\core\event\user_graded", when, context=course_context[courseid],
+                               objecttable="grade_grades", objectid=gid, crud="u", edulevel=1, courseid=courseid,
+                               relateduserid=userid, userid=-1 if total else loggeduser,
+                               other={"itemid": str(item["id"]), "overridden": overridden,
+                                      "finalgrade": None if finalgrade is None else float(finalgrade)}))
+    return rows
+
+
+def log_enabled(db: Database, prefix: str = "mdl_") -> bool:
+    """Whether Moodle writes its standard log here (tool_log | enabled_stores lists logstore_standard)."""
+    rows = db.query(db.sql("moodle", "log_enabled", prefix=prefix))
+    return bool(rows) and "logstore_standard" in str(rows[0][0]).split(",")
+
+
+def set_log_enabled(db: Database, prefix: str = "mdl_", enabled: bool = True) -> None:
+    """Enable or disable the standard log store, as the admin page "Manage log stores" does (the log's rows stay)."""
+    db.execute(f"UPDATE {prefix}config_plugins SET value = %s WHERE plugin = 'tool_log' AND name = 'enabled_stores'",
+               ("logstore_standard" if enabled else "",))
+    db.commit()
+
+
+def _write_log(db: Database, prefix: str, rows: Sequence[tuple]) -> int:
+    """Append log rows (ids from the sequence, in the order given: Moodle's log ids follow time)."""
+    if not rows:
+        return 0
+    db.executemany(f"INSERT INTO {prefix}logstore_standard_log ({', '.join(LOG_COLUMNS)}) "
+                   f"VALUES ({', '.join(['%s'] * len(LOG_COLUMNS))})", rows)
+    return len(rows)
+
+
 # ----------------------------------------------------------------------------------------------- site skeleton
 
 class _Site:
@@ -434,6 +523,9 @@ class _Site:
                              "safety": self.now - 6 * DAY}
         course["regraded"] = self.now - 4 * DAY + ci
         course["items"] = self._grade_items(ci, cid, created + 3600, course["regraded"])
+        # Each assignment has a module context (its views are logged there); cmid = the assign id here.
+        course["modules"] = {key: self._context(CONTEXT_MODULE, item["iteminstance"], course["context"]["path"], 4)
+                             for key, item in course["items"].items() if item["itemtype"] == "mod"}
         self.courses.append(course)
 
     def _grade_items(self, ci: int, cid: int, created: int, regraded: int) -> dict[str, dict]:
@@ -484,6 +576,8 @@ class _Site:
         config = [("siteidentifier", siteid), ("disablegradehistory", "0"), ("version", "2024100705.01"),
                   ("release", "4.5.5+ (Build: 20250613)"), ("grade_aggregation", "13"), ("siteadmins", "2")]
         _insert(db, prefix, "config", ("id", "name", "value"), [(i, n, v) for i, (n, v) in enumerate(config, 1)])
+        _insert(db, prefix, "config_plugins", ("id", "plugin", "name", "value"),
+                [(i,) + row for i, row in enumerate(PLUGIN_CONFIG, 1)])
         _insert(db, prefix, "role", ("id", "name", "shortname", "description", "sortorder", "archetype"),
                 [(rid, "", short, "", rid, short) for short, rid in ROLES])
         _insert(db, prefix, "scale", ("id", "courseid", "userid", "name", "scale", "description",
@@ -652,6 +746,93 @@ def _grade_user_course(gb: _Gradebook, rng: random.Random, course: dict, userid:
     gb.aggregate(userid, course["id"], regraded, teacher)
 
 
+def _seed_log(site: _Site, *, rng: random.Random, ues: list[dict], ras: list[dict], history: list[tuple],
+              deleted: tuple[dict, list[dict], list[dict], int], updated_ues: list[tuple[dict, int]]) -> list[tuple]:
+    """The log rows of everything seed() wrote, in time order (log ids follow time): user_created and
+    user_updated, user_enrolment_created/updated, role_assigned, user_graded, the delete_user() cascade, and
+    a few course and assignment views per enrolment (read events, the bulk of a real log)."""
+    contexts = {c["id"]: c for c in site.contexts}
+    user_ctx = {c["instanceid"]: _ctx(c) for c in site.contexts if c["contextlevel"] == CONTEXT_USER}
+    course_ctx = {c["id"]: _ctx(c["context"]) for c in site.courses}
+    course_of_enrol = {e["id"]: e for e in site.enrols}
+    by_id = {c["id"]: c for c in site.courses}
+    user_before, gone_ues, gone_ras, t_del = deleted
+    gone = {u["id"] for u in gone_ues}
+    rows: list[tuple[int, int, tuple]] = []  # (time, order within the second, row)
+
+    def add(order: int, row: tuple) -> None:
+        rows.append((row[LOG_COLUMNS.index("timecreated")], order, row))
+
+    for user in site.users:
+        uid = user["id"]
+        if uid in (GUEST_ID, ADMIN_ID):  # the installer logs nothing: the log store is not enabled yet
+            continue
+        add(0, _event(r"\core\event\user_created", user["timecreated"], context=user_ctx[uid], objecttable="user",
+                      objectid=uid, crud="c", relateduserid=uid))
+        if uid == user_before["id"]:
+            continue
+        if user["timemodified"] > user["timecreated"]:  # a profile edit or the suspension: user_update_user()
+            add(0, _event(r"\core\event\user_updated", user["timemodified"], context=user_ctx[uid], objecttable="user",
+                          objectid=uid, crud="u", relateduserid=uid))
+    for ue in ues:
+        enrol = course_of_enrol[ue["enrolid"]]
+        cid = enrol["courseid"]
+        # enrol_user(): the enrolment, then its role (the fixture's order within a second)
+        add(1, _event(r"\core\event\user_enrolment_created", ue["timecreated"], context=course_ctx[cid],
+                      objecttable="user_enrolments", objectid=ue["id"], crud="c", userid=ue["modifierid"],
+                      courseid=cid, relateduserid=ue["userid"], other={"enrol": enrol["enrol"]}))
+    for ue, when in updated_ues:
+        enrol = course_of_enrol[ue["enrolid"]]
+        add(1, _event(r"\core\event\user_enrolment_updated", when, context=course_ctx[enrol["courseid"]],
+                      objecttable="user_enrolments", objectid=ue["id"], crud="u", courseid=enrol["courseid"],
+                      relateduserid=ue["userid"], other={"enrol": enrol["enrol"]}))
+    for ra in ras:
+        ctx = contexts[ra["contextid"]]
+        add(2, _event(r"\core\event\role_assigned", ra["timemodified"], context=_ctx(ctx), objecttable="role",
+                      objectid=ra["roleid"], crud="c", userid=ra["modifierid"],
+                      courseid=ctx["instanceid"] if ctx["contextlevel"] == CONTEXT_COURSE else 0,
+                      relateduserid=ra["userid"], other={"id": ra["id"], "component": ra["component"],
+                                                         "itemid": ra["itemid"]}))
+    for row in _grade_events(history, {i["id"]: i for i in site.items}, course_ctx):
+        add(3, row)
+    # delete_user() after its grades: each enrolment's roles and the enrolment (unenrol_user), then the user.
+    uid = user_before["id"]
+    for ra in gone_ras:
+        ctx = contexts[ra["contextid"]]
+        add(4, _event(r"\core\event\role_unassigned", t_del, context=_ctx(ctx), objecttable="role",
+                      objectid=ra["roleid"], crud="d", courseid=ctx["instanceid"], relateduserid=uid,
+                      other={"id": str(ra["id"]), "component": ra["component"], "itemid": str(ra["itemid"])}))
+    for ue in gone_ues:
+        enrol = course_of_enrol[ue["enrolid"]]
+        cid = enrol["courseid"]
+        old = {k: str(ue[k]) for k in UE_COLUMNS}
+        old.update(courseid=str(cid), enrol=enrol["enrol"], lastenrol=True)
+        add(5, _event(r"\core\event\user_enrolment_deleted", t_del, context=course_ctx[cid],
+                      objecttable="user_enrolments", objectid=ue["id"], crud="d", courseid=cid, relateduserid=uid,
+                      other={"userenrolment": old, "enrol": enrol["enrol"]}))
+    add(6, _event(r"\core\event\user_deleted", t_del, context=user_ctx[uid], objecttable="user", objectid=uid,
+                  crud="d", relateduserid=uid,
+                  other={"username": user_before["username"], "email": user_before["email"],
+                         "idnumber": user_before["idnumber"], "picture": "0", "mnethostid": "1"}))
+    # Reading: students open their courses and assignments between enrolling and now (course_view(),
+    # assign->set_module_viewed()); edulevel 2 (participating), crud r.
+    for ue in ues:
+        if ue["userid"] in (user_before["id"],) or ue["id"] in gone or ue["timestart"] > site.now:
+            continue
+        course = by_id[course_of_enrol[ue["enrolid"]]["courseid"]]
+        for _ in range(rng.randint(0, 3)):
+            when = rng.randint(ue["timecreated"], site.now - 60)
+            add(7, _event(r"\core\event\course_viewed", when, context=course_ctx[course["id"]], crud="r", edulevel=2,
+                          userid=ue["userid"], courseid=course["id"]))
+            if rng.random() < 0.6:
+                key = rng.choice(sorted(course["modules"]))
+                module = course["modules"][key]
+                add(7, _event(r"\mod_assign\event\course_module_viewed", when, context=_ctx(module),
+                              objecttable="assign", objectid=module["instanceid"], crud="r", edulevel=2,
+                              userid=ue["userid"], courseid=course["id"]))
+    return [row for _, _, row in sorted(rows, key=lambda r: (r[0], r[1]))]
+
+
 # ----------------------------------------------------------------------------------------------- seed
 
 def seed(db: Database, prefix: str = "mdl_", *, users: int = 60, courses: int = 4, seed: int = 42,
@@ -796,20 +977,26 @@ def seed(db: Database, prefix: str = "mdl_", *, users: int = 60, courses: int = 
     # user_update_user(): suspension bumps timemodified; the user keeps enrolments and grades.
     suspended_user.update(suspended=1, timemodified=now - 36 * 3600)
     _no_login_after(suspended_user, now - 36 * 3600)
-    # delete_user(): grades hard-deleted (history action 3, 'userdelete'), then enrolments and roles, then
-    # the soft delete of the user row itself.
-    t_del = now - DAY
-    for key in [k for k in gb.rows if k[0] == deleted["id"]]:
-        gb.delete(key, t_del, "userdelete", ADMIN_ID)
-    ues = [u for u in ues if u["userid"] != deleted["id"]]
-    ras = [r for r in ras if r["userid"] != deleted["id"]]
-    _soft_delete(deleted, t_del)
-    # Ids in creation order, as the database would have given them.
+    # Ids in creation order, as the database would have given them (the deleted user's rows below leave gaps).
     for table in (ues, ras):
         in_time_order = sorted(table, key=lambda r: (r.get("timecreated", r["timemodified"]), r["id"]))
         for new_id, row in enumerate(in_time_order, 1):
             row["id"] = new_id
         table.sort(key=lambda r: r["id"])
+    # delete_user(): grades hard-deleted (history action 3, 'userdelete'), then enrolments and roles, then
+    # the soft delete of the user row itself.
+    t_del = now - DAY
+    for key in [k for k in gb.rows if k[0] == deleted["id"]]:
+        gb.delete(key, t_del, "userdelete", ADMIN_ID)
+    gone_ues = [u for u in ues if u["userid"] == deleted["id"]]
+    gone_ras = [r for r in ras if r["userid"] == deleted["id"]]
+    ues = [u for u in ues if u["userid"] != deleted["id"]]
+    ras = [r for r in ras if r["userid"] != deleted["id"]]
+    before_delete = dict(deleted)
+    _soft_delete(deleted, t_del)
+    history = sorted(gb.history, key=lambda h: (h[3], h[1]))  # ids in time order, as Moodle would assign
+    log = _seed_log(site, rng=random.Random(seed + 1), ues=ues + gone_ues, ras=ras + gone_ras, history=history,
+                    deleted=(before_delete, gone_ues, gone_ras, t_del), updated_ues=[(suspended_ue, t + 6)])
 
     # Write everything.
     site.write_base(db, prefix, "Demo Moodle")
@@ -818,9 +1005,9 @@ def seed(db: Database, prefix: str = "mdl_", *, users: int = 60, courses: int = 
     _insert(db, prefix, "user_enrolments", UE_COLUMNS, _tuples(UE_COLUMNS, ues))
     _insert(db, prefix, "role_assignments", RA_COLUMNS, _tuples(RA_COLUMNS, ras))
     _insert(db, prefix, "grade_grades", ("id",) + GRADE_COLUMNS, gb.grade_tuples())
-    history = sorted(gb.history, key=lambda h: (h[3], h[1]))  # ids in time order, as Moodle would assign
     _insert(db, prefix, "grade_grades_history", ("id",) + HISTORY_COLUMNS,
             [(i,) + h for i, h in enumerate(history, start=1)])
+    _insert(db, prefix, "logstore_standard_log", ("id",) + LOG_COLUMNS, [(i,) + r for i, r in enumerate(log, 1)])
     counts = _finish(db, prefix)
 
     def key(user: dict, item: str) -> tuple[int, int]:
@@ -881,6 +1068,24 @@ def _save_gradebook(db: Database, prefix: str, gb: _Gradebook) -> None:
                    f"VALUES ({', '.join(['%s'] * len(HISTORY_COLUMNS))})", gb.history)
 
 
+def _context_of(db: Database, prefix: str, level: int, instance: int) -> tuple[int, int, int]:
+    rows = db.query(f"SELECT id FROM {prefix}context WHERE contextlevel = %s AND instanceid = %s", (level, instance))
+    return (int(rows[0][0]), level, instance)
+
+
+def _enrolment_updates(db: Database, prefix: str, ue_ids: Sequence[int], now: int) -> list[tuple]:
+    """user_enrolment_updated rows of update_user_enrol() for these enrolments (other: the enrol method)."""
+    rows = []
+    for chunk in _chunks(ue_ids, 500):
+        rows += db.query(f"SELECT ue.id, ue.userid, e.courseid, e.enrol, cx.id FROM {prefix}user_enrolments ue "
+                         f"JOIN {prefix}enrol e ON e.id = ue.enrolid JOIN {prefix}context cx ON cx.contextlevel = "
+                         f"{CONTEXT_COURSE} AND cx.instanceid = e.courseid "
+                         f"WHERE ue.id IN ({', '.join(str(int(i)) for i in chunk)}) ORDER BY ue.id")
+    return [_event(r"\core\event\user_enrolment_updated", now, context=(ctx, CONTEXT_COURSE, cid),
+                   objecttable="user_enrolments", objectid=ueid, crud="u", courseid=cid, relateduserid=uid,
+                   other={"enrol": enrol}) for ueid, uid, cid, enrol, ctx in rows]
+
+
 def apply_changes(db: Database, prefix: str = "mdl_", *, now: int | None = None) -> dict:
     """Change a few rows as Moodle's APIs would, after seed() (or bulk_seed()), and commit.
 
@@ -916,6 +1121,8 @@ def apply_changes(db: Database, prefix: str = "mdl_", *, now: int | None = None)
     db.execute(f"UPDATE {p}user SET suspended = 1, timemodified = %s WHERE id = %s", (now, uid2))
     description.append(f"user {uid2}: suspended = 1 (user_update_user, timemodified = now)")
     ids["suspended_user"] = uid2
+    log = [_event(r"\core\event\user_updated", now, context=_context_of(db, p, CONTEXT_USER, u), objecttable="user",
+                  objectid=u, crud="u", relateduserid=u) for u in (uid, uid2)]
 
     uid3 = active[(2 * len(active)) // 3][0]
     # update_user_login_times(): login fields only, timemodified untouched: not a change for the sync.
@@ -924,6 +1131,9 @@ def apply_changes(db: Database, prefix: str = "mdl_", *, now: int | None = None)
                (now, now, now, "203.0.113.45", uid3))
     description.append(f"user {uid3}: logged in (lastaccess/currentlogin/lastlogin/lastip only; not counted)")
     ids["login_user"] = uid3
+    log.append(_event(r"\core\event\user_loggedin", now, context=(1, CONTEXT_SYSTEM, 0), objecttable="user",
+                      objectid=uid3, crud="r", userid=uid3, courseid=0,
+                      other={"username": db.query(f"SELECT username FROM {p}user WHERE id = %s", (uid3,))[0][0]}))
 
     ues = db.query(f"SELECT ue.id FROM {p}user_enrolments ue JOIN {p}enrol e ON e.id = ue.enrolid "
                    f"JOIN {p}user u ON u.id = ue.userid WHERE ue.status = 0 AND e.status = 0 AND ue.timeend = 0 "
@@ -934,6 +1144,7 @@ def apply_changes(db: Database, prefix: str = "mdl_", *, now: int | None = None)
                (now, ADMIN_ID, ue_id))
     description.append(f"user_enrolment {ue_id}: status 0 -> 1 (update_user_enrol, timemodified = now)")
     ids["suspended_enrolment"] = ue_id
+    log += _enrolment_updates(db, p, [ue_id], now)
 
     # An id range keeps the planner on the primary key (without it MariaDB sorts every graded row).
     first_grade = db.query(f"SELECT MIN(id) FROM {p}grade_grades")[0][0] or 0
@@ -972,22 +1183,104 @@ def apply_changes(db: Database, prefix: str = "mdl_", *, now: int | None = None)
     description.append(f"grade (user {l_user}, item {l_item}): locked = now (set_locked; timemodified unchanged, "
                        f"history action 2 with source NULL)")
     ids.update(regraded_grade=(r_user, r_item), regraded_totals=totals, locked_grade=(l_user, l_item))
+    for book, course in ((gb, r_course), (gb2, l_course)):
+        log += _grade_events(book.history, book.items, {course: _context_of(db, p, CONTEXT_COURSE, course)})
+    if log_enabled(db, p):  # with the store disabled Moodle logs nothing
+        _write_log(db, p, log)
     db.commit()
     return {"user": 2, "enrolment": 1, "grade": len(changed), "description": description, "ids": ids, "now": now}
+
+
+def _spread(rows: Sequence, count: int) -> list:
+    """``count`` rows evenly spread over ``rows`` (the same database always gets the same picks)."""
+    if count > len(rows):
+        raise ValueError(f"asked for {count} changes, only {len(rows)} candidates")
+    return [rows[(i * len(rows)) // count] for i in range(count)]
+
+
+def apply_bulk_changes(db: Database, prefix: str = "mdl_", *, entity: str, count: int, now: int) -> list[str]:
+    """``count`` Moodle-style changes of one entity ('user', 'enrolment' or 'grade'), spread over the site, each
+    with the rows Moodle writes for it, and commit; returns the changed keys as the sync names them.
+
+    * user: user_update_user() of email and city (timemodified = now, user_updated);
+    * enrolment: update_user_enrol() flipping the status (timemodified, modifierid, user_enrolment_updated);
+    * grade: assign->update_grade() of a module grade (rawgrade, finalgrade, timemodified, usermodified; history
+      action 2 'mod/assign'; user_graded), then the per-user regrade of the course's totals ('aggregation'),
+      whose keys are returned too.
+    Log rows only while the store is enabled (log_enabled), as Moodle. Choosing the rows scans the tables; that
+    is the bench's setup, not what it measures.
+    """
+    validate_prefix(prefix)
+    p, log, keys = prefix, [], []
+    if entity == "user":
+        rows = _spread(db.query(f"SELECT u.id, u.username, u.city, u.country, cx.id FROM {p}user u JOIN {p}context cx "
+                                f"ON cx.contextlevel = {CONTEXT_USER} AND cx.instanceid = u.id WHERE u.deleted = 0 "
+                                f"AND u.suspended = 0 AND u.id > {ADMIN_ID} ORDER BY u.id"), count)
+        updates = []
+        for uid, username, city, country, ctx in rows:
+            new_city = next((c for c, cc, _ in CITIES if cc == country and c != city), "Reykjavík")
+            updates.append((f"{username}.{now}@example.net", new_city, now, uid))
+            log.append(_event(r"\core\event\user_updated", now, context=(ctx, CONTEXT_USER, uid), objecttable="user",
+                              objectid=uid, crud="u", relateduserid=uid))
+            keys.append(str(uid))
+        db.executemany(f"UPDATE {p}user SET email = %s, city = %s, timemodified = %s WHERE id = %s", updates)
+    elif entity == "enrolment":
+        rows = _spread(db.query(f"SELECT ue.id, ue.status FROM {p}user_enrolments ue JOIN {p}user u ON u.id = ue.userid "
+                                f"WHERE u.deleted = 0 AND ue.status IN ({UE_ACTIVE}, {UE_SUSPENDED}) ORDER BY ue.id"),
+                       count)
+        db.executemany(f"UPDATE {p}user_enrolments SET status = %s, timemodified = %s, modifierid = %s WHERE id = %s",
+                       [(UE_SUSPENDED if status == UE_ACTIVE else UE_ACTIVE, now, ADMIN_ID, ueid) for ueid, status in rows])
+        log += _enrolment_updates(db, p, [ueid for ueid, _ in rows], now)
+        keys = [str(ueid) for ueid, _ in rows]
+    elif entity == "grade":
+        # One module grade per (user, course), so every change is a grade of its own and its own regrade.
+        candidates = db.query(f"SELECT MIN(gg.id), gg.userid, gi.courseid FROM {p}grade_grades gg "
+                              f"JOIN {p}grade_items gi ON gi.id = gg.itemid JOIN {p}user u ON u.id = gg.userid "
+                              f"WHERE u.deleted = 0 AND gi.itemtype = 'mod' AND gi.gradetype = 1 "
+                              f"AND gg.rawgrade IS NOT NULL AND gg.locked = 0 AND gg.overridden = 0 "
+                              f"GROUP BY gg.userid, gi.courseid ORDER BY MIN(gg.id)")
+        contexts: dict[int, tuple] = {}
+        history_rows: list[tuple] = []
+        changed: dict[tuple[int, int], None] = {}
+        for gid, uid, cid in _spread(candidates, count):
+            gb = _load_gradebook(db, p, cid, [uid])
+            key = next(k for k, r in gb.rows.items() if r["id"] == gid)
+            row, item = gb.rows[key], gb.items[key[1]]
+            step = Decimal(7)
+            new = row["rawgrade"] + step if row["rawgrade"] + step <= item["grademax"] else row["rawgrade"] - step
+            teacher = row["usermodified"] or ADMIN_ID
+            gb.update(key, now, "mod/assign", teacher, rawgrade=_dec(new), finalgrade=_dec(new), usermodified=teacher,
+                      timemodified=now)
+            gb.aggregate(uid, cid, now, teacher)
+            _save_gradebook(db, p, gb)
+            if cid not in contexts:
+                contexts[cid] = _context_of(db, p, CONTEXT_COURSE, cid)
+            log += _grade_events(gb.history, gb.items, contexts)
+            history_rows += gb.history
+            changed.update(gb.changed)
+        keys = [f"{u}:{i}" for u, i in changed]
+    else:
+        raise ValueError(f"entity {entity!r}: 'user', 'enrolment' or 'grade'")
+    if log_enabled(db, p):
+        _write_log(db, p, log)
+    db.commit()
+    return keys
 
 
 # ----------------------------------------------------------------------------------------------- bulk
 
 def bulk_seed(db: Database, prefix: str = "mdl_", *, users: int = 100_000, courses: int = 300,
               enrolments_per_user: int = 3, grades: int = 1_000_000, seed: int = 1, now: int | None = None,
-              history: bool = True, progress: bool = False) -> dict:
+              history: bool = True, log_views: int | None = BULK_LOG_VIEWS, progress: bool = False) -> dict:
     """The benchmark site: ``users`` people, ``courses`` courses, ``grades`` grade_grades rows (exactly, as far
     as the enrolments allow), written in large batches.
 
     Same rules as seed(), fewer edge cases: ~1% suspended and ~0.2% deleted users (the latter with nothing
     left but their user row), ~2% enrolments expired, ~1% starting in the future, ~1% suspended. Each graded
     student has a row for all 7 items of the course (regrade placeholders included). With ``history`` on,
-    every grade gets one history row (action 1), copied server-side by INSERT ... SELECT.
+    every grade gets one history row (action 1), copied server-side by INSERT ... SELECT. The log store gets
+    what Moodle logs for all of it (server-side too) plus ``log_views`` course/assignment views per active
+    enrolment; ``log_views=None`` writes no log at all (the store is still configured as enabled).
     Returns the table counts plus ``seconds`` per phase.
     """
     validate_prefix(prefix)
@@ -1053,6 +1346,7 @@ def bulk_seed(db: Database, prefix: str = "mdl_", *, users: int = 100_000, cours
     lap("site")
 
     counts = {"grade_grades": 0}
+    rare: list[tuple] = []  # log rows of the few users suspended or deleted (the rest is logged server-side)
     next_grade = 1
     enrolment_index = 0
     chunk = 5_000  # students per batch: ~15,000 enrolments and ~50,000 grades
@@ -1064,11 +1358,13 @@ def bulk_seed(db: Database, prefix: str = "mdl_", *, users: int = 100_000, cours
             created = first_created + (span * n) // n_students + rng.randint(0, 600)
             row = _user_row(uid, people.make(), idnumber=f"S{n + 1:07d}", timecreated=created,
                             timemodified=created, rng=rng, last_seen=now - 3600)
+            ctx = _ctx(site.user_context(uid))
             if rng.random() < 0.01:
                 row.update(suspended=1, timemodified=rng.randint(created, now - DAY))
                 _no_login_after(row, row["timemodified"])
+                rare.append(_event(r"\core\event\user_updated", row["timemodified"], context=ctx, objecttable="user",
+                                   objectid=uid, crud="u", relateduserid=uid))
             user_rows.append(row)
-            site.user_context(uid)
             for ci in plan[n]:
                 course, kind = site.courses[ci], kinds[enrolment_index]
                 when = max(created, course["timecreated"]) + rng.randint(600, 5 * DAY)
@@ -1085,7 +1381,12 @@ def bulk_seed(db: Database, prefix: str = "mdl_", *, users: int = 100_000, cours
                     _grade_user_course(gb, rng, course, uid, course["teacher"])
                 enrolment_index += 1
             if deleted_flags[n]:
+                before = dict(row)
                 _soft_delete(row, rng.randint(created + DAY, now - DAY))
+                rare.append(_event(r"\core\event\user_deleted", row["timemodified"], context=ctx, objecttable="user",
+                                   objectid=uid, crud="d", relateduserid=uid,
+                                   other={"username": before["username"], "email": before["email"],
+                                          "idnumber": before["idnumber"], "picture": "0", "mnethostid": "1"}))
         _insert(db, prefix, "user", USER_COLUMNS, _tuples(USER_COLUMNS, user_rows))
         _insert(db, prefix, "user_enrolments", UE_COLUMNS, _tuples(UE_COLUMNS, ues))
         _insert(db, prefix, "role_assignments", RA_COLUMNS, _tuples(RA_COLUMNS, ras))
@@ -1113,6 +1414,9 @@ def bulk_seed(db: Database, prefix: str = "mdl_", *, users: int = 100_000, cours
             db.execute(sql, (low, low + 200_000))
             db.commit()
         lap("history")
+    if log_views is not None:
+        _bulk_log(db, prefix, now=now, grades_upto=next_grade, views=log_views, rare=rare)
+        lap("log")
     if db.dialect == "mysql":
         db.execute("SET SESSION unique_checks = 1")
     # Fresh statistics, as a live Moodle has: the sync's queries are planned on them.
@@ -1124,6 +1428,37 @@ def bulk_seed(db: Database, prefix: str = "mdl_", *, users: int = 100_000, cours
     result = _finish(db, prefix)
     lap("finish")
     return {**result, "now": now, "seconds": seconds}
+
+
+_STAGING_COLUMNS = tuple(c for c in LOG_COLUMNS if c not in ("anonymous", "origin", "ip", "realuserid")) + ("seq",)
+#: A DECIMAL grade as a double, whose text is PHP's json_encode of the float (95.76, not 95.76000).
+_FINALGRADE_DOUBLE = {"mysql": "CAST(gg.finalgrade AS DOUBLE)", "postgres": "CAST(gg.finalgrade AS DOUBLE PRECISION)"}
+
+
+def _bulk_log(db: Database, prefix: str, *, now: int, grades_upto: int, views: int, rare: list[tuple]) -> None:
+    """bulk_seed()'s log, written server-side (include/sql/demo/bulk_log_*.sql): gathered in a staging table,
+    then copied in time order. ``rare`` holds rows made in Python (LOG_COLUMNS order)."""
+    params = {"admin": ADMIN_ID, "now": now, "lb": "{", "rb": "}",
+              "user_created": r"\core\event\user_created", "ue_created": r"\core\event\user_enrolment_created",
+              "ue_updated": r"\core\event\user_enrolment_updated", "role_assigned": r"\core\event\role_assigned",
+              "user_graded": r"\core\event\user_graded", "course_viewed": r"\core\event\course_viewed",
+              "module_viewed": r"\mod_assign\event\course_module_viewed"}
+
+    def run(name: str, **extra: Any) -> None:
+        for statement in split_statements(load("demo", name, db.dialect, prefix=prefix,
+                                               finalgrade_double=_FINALGRADE_DOUBLE[db.dialect])):
+            db.execute(statement, {**params, **extra})
+        db.commit()
+
+    run("bulk_log_staging")
+    keep = [LOG_COLUMNS.index(c) for c in _STAGING_COLUMNS[:-1]]
+    _insert(db, "", "bulk_log_staging", _STAGING_COLUMNS, [tuple(r[i] for i in keep) + (0,) for r in rare])
+    run("bulk_log_writes")
+    for low in range(1, grades_upto, 200_000):
+        run("bulk_log_grades", low=low, high=low + 200_000)
+    for n in range(1, views + 1):
+        run("bulk_log_views", n=n)
+    run("bulk_log_copy")
 
 
 # ----------------------------------------------------------------------------------------------- CLI
@@ -1193,6 +1528,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--grades", type=int, default=1_000_000, help="bulk: grade_grades rows")
     parser.add_argument("--enrolments-per-user", type=int, default=3, help="bulk: courses per student")
     parser.add_argument("--no-history", action="store_true", help="bulk: no grade_grades_history rows")
+    parser.add_argument("--log-views", type=int, default=BULK_LOG_VIEWS,
+                        help="bulk: course/assignment views logged per active enrolment (log size)")
     parser.add_argument("--seed", type=int, help="random seed (demo 42, bulk 1)")
     parser.add_argument("--now", type=int, help="unix time to build around (default: now)")
     parser.add_argument("--apply-changes", action="store_true", help="then run apply_changes() one second later")
@@ -1224,7 +1561,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = bulk_seed(db, args.prefix, users=users, courses=courses,
                                enrolments_per_user=args.enrolments_per_user, grades=args.grades,
                                seed=1 if args.seed is None else args.seed, now=args.now,
-                               history=not args.no_history, progress=True)
+                               history=not args.no_history, log_views=args.log_views, progress=True)
         else:
             result = seed(db, args.prefix, users=users, courses=courses,
                           seed=42 if args.seed is None else args.seed, now=args.now)

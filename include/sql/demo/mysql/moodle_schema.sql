@@ -536,3 +536,49 @@ CREATE TABLE `{prefix}grading_definitions` (
   KEY `{prefix}graddefi_use_ix` (`usermodified`),
   KEY `{prefix}graddefi_use2_ix` (`usercreated`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='Contains the basic information about an advanced grading for';
+
+-- Plugin settings: tool_log | enabled_stores says whether the standard log below is written at all.
+DROP TABLE IF EXISTS `{prefix}config_plugins`;
+CREATE TABLE `{prefix}config_plugins` (
+  `id` bigint(10) NOT NULL AUTO_INCREMENT,
+  `plugin` varchar(100) NOT NULL DEFAULT 'core',
+  `name` varchar(100) NOT NULL DEFAULT '',
+  `value` longtext NOT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `{prefix}confplug_plunam_uix` (`plugin`,`name`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='Moodle modules and plugins configuration variables';
+
+-- The standard log store: one row per event, append-only (the incremental sync's change feed, issue 12).
+DROP TABLE IF EXISTS `{prefix}logstore_standard_log`;
+CREATE TABLE `{prefix}logstore_standard_log` (
+  `id` bigint(10) NOT NULL AUTO_INCREMENT,
+  `eventname` varchar(255) NOT NULL DEFAULT '',
+  `component` varchar(100) NOT NULL DEFAULT '',
+  `action` varchar(100) NOT NULL DEFAULT '',
+  `target` varchar(100) NOT NULL DEFAULT '',
+  `objecttable` varchar(50) DEFAULT NULL,
+  `objectid` bigint(10) DEFAULT NULL,
+  `crud` varchar(1) NOT NULL DEFAULT '',
+  `edulevel` tinyint(1) NOT NULL,
+  `contextid` bigint(10) NOT NULL,
+  `contextlevel` bigint(10) NOT NULL,
+  `contextinstanceid` bigint(10) NOT NULL,
+  `userid` bigint(10) NOT NULL,
+  `courseid` bigint(10) DEFAULT NULL,
+  `relateduserid` bigint(10) DEFAULT NULL,
+  `anonymous` tinyint(1) NOT NULL DEFAULT 0,
+  `other` longtext DEFAULT NULL,
+  `timecreated` bigint(10) NOT NULL,
+  `origin` varchar(10) DEFAULT NULL,
+  `ip` varchar(45) DEFAULT NULL,
+  `realuserid` bigint(10) DEFAULT NULL,
+  PRIMARY KEY (`id`),
+  KEY `{prefix}logsstanlog_tim_ix` (`timecreated`),
+  KEY `{prefix}logsstanlog_couanotim_ix` (`courseid`,`anonymous`,`timecreated`),
+  KEY `{prefix}logsstanlog_useconconcr_ix` (`userid`,`contextlevel`,`contextinstanceid`,`crud`,`edulevel`,`timecreated`),
+  KEY `{prefix}logsstanlog_con_ix` (`contextid`),
+  KEY `{prefix}logsstanlog_use_ix` (`userid`),
+  KEY `{prefix}logsstanlog_cou_ix` (`courseid`),
+  KEY `{prefix}logsstanlog_rea_ix` (`realuserid`),
+  KEY `{prefix}logsstanlog_rel_ix` (`relateduserid`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='Standard log table';

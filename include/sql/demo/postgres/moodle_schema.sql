@@ -536,3 +536,49 @@ CREATE UNIQUE INDEX {prefix}graddefi_aremet_uix ON {prefix}grading_definitions (
 CREATE INDEX {prefix}graddefi_are_ix ON {prefix}grading_definitions (areaid);
 CREATE INDEX {prefix}graddefi_use2_ix ON {prefix}grading_definitions (usercreated);
 CREATE INDEX {prefix}graddefi_use_ix ON {prefix}grading_definitions (usermodified);
+
+-- Plugin settings: tool_log | enabled_stores says whether the standard log below is written at all.
+DROP TABLE IF EXISTS {prefix}config_plugins;
+CREATE TABLE {prefix}config_plugins (
+    id BIGSERIAL,
+    plugin VARCHAR(100) NOT NULL DEFAULT 'core',
+    name VARCHAR(100) NOT NULL DEFAULT '',
+    value TEXT NOT NULL,
+    CONSTRAINT {prefix}confplug_id_pk PRIMARY KEY (id)
+);
+CREATE UNIQUE INDEX {prefix}confplug_plunam_uix ON {prefix}config_plugins (plugin, name);
+
+-- The standard log store: one row per event, append-only (the incremental sync's change feed, issue 12).
+DROP TABLE IF EXISTS {prefix}logstore_standard_log;
+CREATE TABLE {prefix}logstore_standard_log (
+    id BIGSERIAL,
+    eventname VARCHAR(255) NOT NULL DEFAULT '',
+    component VARCHAR(100) NOT NULL DEFAULT '',
+    action VARCHAR(100) NOT NULL DEFAULT '',
+    target VARCHAR(100) NOT NULL DEFAULT '',
+    objecttable VARCHAR(50),
+    objectid BIGINT,
+    crud VARCHAR(1) NOT NULL DEFAULT '',
+    edulevel SMALLINT NOT NULL,
+    contextid BIGINT NOT NULL,
+    contextlevel BIGINT NOT NULL,
+    contextinstanceid BIGINT NOT NULL,
+    userid BIGINT NOT NULL,
+    courseid BIGINT,
+    relateduserid BIGINT,
+    anonymous SMALLINT NOT NULL DEFAULT 0,
+    other TEXT,
+    timecreated BIGINT NOT NULL,
+    origin VARCHAR(10),
+    ip VARCHAR(45),
+    realuserid BIGINT,
+    CONSTRAINT {prefix}logsstanlog_id_pk PRIMARY KEY (id)
+);
+CREATE INDEX {prefix}logsstanlog_tim_ix ON {prefix}logstore_standard_log (timecreated);
+CREATE INDEX {prefix}logsstanlog_couanotim_ix ON {prefix}logstore_standard_log (courseid, anonymous, timecreated);
+CREATE INDEX {prefix}logsstanlog_useconconcr_ix ON {prefix}logstore_standard_log (userid, contextlevel, contextinstanceid, crud, edulevel, timecreated);
+CREATE INDEX {prefix}logsstanlog_con_ix ON {prefix}logstore_standard_log (contextid);
+CREATE INDEX {prefix}logsstanlog_use_ix ON {prefix}logstore_standard_log (userid);
+CREATE INDEX {prefix}logsstanlog_cou_ix ON {prefix}logstore_standard_log (courseid);
+CREATE INDEX {prefix}logsstanlog_rea_ix ON {prefix}logstore_standard_log (realuserid);
+CREATE INDEX {prefix}logsstanlog_rel_ix ON {prefix}logstore_standard_log (relateduserid);

@@ -8,7 +8,8 @@ history and Moodle's log), runs the initial sync of every entity, then for each 
 
 first with the standard log store enabled (mdl_config_plugins: tool_log | enabled_stores = logstore_standard:
 the sync may read the log and the grade history by id), then, as the baseline measured in the same run, with the
-store disabled (the scan fallback; the changes of that phase are not logged, as Moodle would not log them).
+store and grade history disabled (the scan fallback; the changes of that phase are not logged, as Moodle would
+not log them).
 Moodle rows read are the sum of MariaDB's ``Handler_read_*`` counters of the Moodle session, before and after
 the run: the sync reads Moodle only through the connection it is given (moodle_sync.capture and .entities open
 none of their own), so these counters see all of it; the few reads of ``SHOW SESSION STATUS`` itself are
@@ -39,6 +40,12 @@ def handler_reads(moodle) -> int:
     rows = moodle.query("SHOW SESSION STATUS LIKE 'Handler_read%%'")
     moodle.commit()
     return sum(int(value) for _, value in rows)
+
+
+def set_grade_history(moodle, enabled: bool) -> None:
+    """$CFG->disablegradehistory, as the admin setting writes it."""
+    moodle.execute("UPDATE mdl_config SET value = %s WHERE name = 'disablegradehistory'", ("0" if enabled else "1",))
+    moodle.commit()
 
 
 def measured_run(spec, moodle, store, now: int, run_id: str, overhead: int) -> dict:
@@ -131,6 +138,7 @@ def main() -> None:
     runs: dict = {}
     for mode, enabled in (("log", True), ("scan", False)):
         moodle_site.set_log_enabled(moodle, "mdl_", enabled)
+        set_grade_history(moodle, enabled)  # the scan baseline: neither the log nor grade history to read
         for spec in ENTITIES:
             clock += step
             quiet = measured_run(spec, moodle, store, clock, f"{mode}_quiet_{spec.name}", overhead)
@@ -143,6 +151,7 @@ def main() -> None:
             runs.setdefault(spec.name, {})[mode] = {"no_change": quiet, "after_changes": changed}
             print(f"{mode} {spec.name}: no change {quiet}; after {args.changes} changes {changed}", flush=True)
     moodle_site.set_log_enabled(moodle, "mdl_", True)
+    set_grade_history(moodle, True)
     moodle.close()
     store.close()
     figures["runs"] = runs

@@ -1458,7 +1458,9 @@ def _bulk_log(db: Database, prefix: str, *, now: int, grades_upto: int, views: i
         run("bulk_log_grades", low=low, high=low + 200_000)
     for n in range(1, views + 1):
         run("bulk_log_views", n=n)
+    run("bulk_log_indexes_drop")
     run("bulk_log_copy")
+    run("bulk_log_indexes_add")
 
 
 # ----------------------------------------------------------------------------------------------- CLI

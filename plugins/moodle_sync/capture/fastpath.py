@@ -42,6 +42,8 @@ class Candidates:
     keys: dict[str, tuple[dict, int | None]] = field(default_factory=dict)
     #: source name -> id to store as the new cursor (with the run's last transaction)
     cursors: dict[str, int] = field(default_factory=dict)
+    #: source name -> the ids taken within ``reread_ids`` below the new cursor (stored with it)
+    seen: dict[str, set[int]] = field(default_factory=dict)
     rows: int = 0
     #: a source that names every changed key was read: the named keys are the run's changes (no scan)
     covered: bool = False
@@ -98,7 +100,7 @@ def read(spec: EntitySpec, moodle: Database, state: EntityStore, *, prefix: str,
     found = Candidates()
     if not spec.key_sources:
         return found
-    cursors = state.cursors()
+    cursors = state.cursors_seen()
     log_state = None
     for source in spec.key_sources:
         if source.needs_log:
@@ -113,8 +115,8 @@ def read(spec: EntitySpec, moodle: Database, state: EntityStore, *, prefix: str,
                      _fallback(source))
             continue
         try:
-            _read_source(spec, source, moodle, prefix, cursors.get(source.name), since, initial, found,
-                         reread_ids, max_keys, page_rows, until=until if ranged else None)
+            _read_source(spec, source, moodle, prefix, cursors.get(source.name, (None, set())), since, initial,
+                         found, reread_ids, max_keys, page_rows, until=until if ranged else None)
         except Exception as exc:
             if not _is_database_error(exc):
                 raise
@@ -136,11 +138,13 @@ def _fallback(source: KeySource) -> str:
     return "deletes come from reconciliation"
 
 
-def _read_source(spec: EntitySpec, source: KeySource, moodle: Database, prefix: str, cursor: int | None,
-                 since: int | None, initial: bool, found: Candidates, reread_ids: int, max_keys: int,
-                 page_rows: int, until: int | None = None) -> None:
-    max_id, first_id, end_id = moodle.query(moodle.sql("moodle", source.bounds_sql, prefix=prefix),
-                                            {"since": since or 0, "until": until or 0})[0]
+def _read_source(spec: EntitySpec, source: KeySource, moodle: Database, prefix: str,
+                 cursor_seen: tuple[int | None, set[int]], since: int | None, initial: bool, found: Candidates,
+                 reread_ids: int, max_keys: int, page_rows: int, until: int | None = None) -> None:
+    cursor, seen = cursor_seen
+    # the time bounds only when needed (NULL: an impossible condition, no read)
+    max_id, first_id, end_id = moodle.query(moodle.sql("moodle", source.bounds_sql, prefix=prefix), {
+        "since": since or 0 if cursor is None or until is not None else None, "until": until})[0]
     moodle.commit()
     if until is not None:  # a backfill or resync: the rows of its time range, the cursor stays
         if first_id is not None:
@@ -154,6 +158,11 @@ def _read_source(spec: EntitySpec, source: KeySource, moodle: Database, prefix: 
     max_id = int(max_id)
     if initial:  # this run reads every Moodle row: start the fast path at the source's end
         found.cursors[source.name] = max_id
+        # what the re-read below the cursor will find is in this run already
+        taken: list[int] = []
+        _read_range(spec, source, moodle, prefix, max(0, max_id - reread_ids), max_id, Candidates(), page_rows,
+                    taken)
+        found.seen[source.name] = set(taken)
         return
     if cursor is None:
         after = int(first_id) - 1 if first_id is not None else max_id
@@ -172,6 +181,7 @@ def _read_source(spec: EntitySpec, source: KeySource, moodle: Database, prefix: 
     if source.eventnames:
         params["eventnames"] = moodle.bind_list(source.eventnames)
     new_cursor = max_id
+    taken: list[int] = []
     while True:
         cur = moodle.conn.cursor()
         try:
@@ -188,6 +198,9 @@ def _read_source(spec: EntitySpec, source: KeySource, moodle: Database, prefix: 
             if fresh_from is None and row_id > reread_upto:
                 fresh_from = len(found.keys)
             found.rows += 1
+            taken.append(row_id)
+            if row_id <= reread_upto and row_id in seen:  # taken by an earlier run: its keys were re-read then
+                continue
             hit = reader(row)
             if hit is not None:
                 key, ids, when = hit
@@ -203,10 +216,11 @@ def _read_source(spec: EntitySpec, source: KeySource, moodle: Database, prefix: 
             break
         after = int(rows[-1][0])
     found.cursors[source.name] = new_cursor
+    found.seen[source.name] = {i for i in taken if new_cursor - reread_ids < i <= new_cursor}
 
 
 def _read_range(spec: EntitySpec, source: KeySource, moodle: Database, prefix: str, after: int, upto: int,
-                found: Candidates, page_rows: int) -> None:
+                found: Candidates, page_rows: int, taken: list[int] | None = None) -> None:
     """Every row of the source in (after, upto], uncapped (a backfill window names what it names)."""
     sql = moodle.sql("moodle", source.sql, prefix=prefix)
     params = {"upto": upto, "limit": page_rows}
@@ -223,6 +237,8 @@ def _read_range(spec: EntitySpec, source: KeySource, moodle: Database, prefix: s
         moodle.commit()
         for values in rows:
             found.rows += 1
+            if taken is not None:
+                taken.append(int(values[0]))
             hit = source.reader(dict(zip(columns, values)))
             if hit is not None:
                 found.keys[hit[0]] = (hit[1], hit[2])

@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 EVENT_NAMESPACE = uuid.UUID("6f1d3c1e-5a7b-4d2c-9a55-3d1f0e9b7c21")
 DEFAULT_CHUNK_ROWS = CHUNK_ROWS.default
 PROGRESS_SECONDS = 10.0  # how often a full read logs its progress
+#: Keys per SELECT of a run without a scan: MariaDB turns an IN list longer than its
+#: in_predicate_conversion_threshold (1,000) into a join with a table of values, which scans the entity's table.
+KEY_BATCH = 1000
 #: moodle_sync_meta row ("<name>:<entity>"): the entity's flips are kept for every synced key
 FLIPS_KEPT = "flips_kept"
 #: A run that wrote at least this many events refreshes the event log's planner statistics (eventlog).
@@ -157,7 +160,7 @@ def _flips(spec: EntitySpec, df, state_exists: bool):
 
 def _finish_run(db: Database, state: EntityStore, window: Window, run_id, watched_now, result: SyncResult,
                 started: float, cursors: dict[str, int], seeds_flips: bool = False,
-                has_flips: bool = False) -> None:
+                has_flips: bool = False, seen: dict[str, set[int]] | None = None) -> None:
     """The last transaction: the last chunk's events, the watermark, the snapshot, the fast path's cursors,
     the flips handled and the run log together."""
     state = state.on(db)
@@ -165,7 +168,7 @@ def _finish_run(db: Database, state: EntityStore, window: Window, run_id, watche
         state.set_watermark(window.since, window.until, run_id)
     if watched_now is not None:
         state.replace_watched(watched_now)
-    state.set_cursors(cursors, run_id)
+    state.set_cursors(cursors, run_id, seen)
     if seeds_flips:
         state.set_meta(FLIPS_KEPT, b"1")
     if has_flips and window.mode not in ("backfill", "resync"):  # keys gone from Moodle leave their due flip
@@ -346,7 +349,7 @@ def _sync_entity(spec: EntitySpec, moodle: Database, state: EntityStore, window:
                            make_event_id=make_event_id, seal=seal, run_id=run_id, fast_path=fast_path,
                            open_payload=open_payload, deleted_hash=hasher.deleted, history_enabled=history_enabled)
     window, resume_after = _resume_point(spec, state, window)
-    select, params, watched_now, seeds_flips = _changed_rows(spec, moodle, state, window, found, prefix=prefix,
+    selects, watched_now, seeds_flips = _changed_rows(spec, moodle, state, window, found, prefix=prefix,
                                                              history_enabled=history_enabled,
                                                              state_exists=state_exists, resume_after=resume_after)
     changes = _Changes(spec, make_event_id, seal, run_id, state_exists, hasher.of)
@@ -355,7 +358,7 @@ def _sync_entity(spec: EntitySpec, moodle: Database, state: EntityStore, window:
     progress = _Progress(spec, moodle, prefix, resume_after, started) if window.full else None
     chunk_after = resume_after
     try:
-        for df in _chunks(spec, moodle, select, params, chunk_rows, window.now, context):
+        for df in _chunks(spec, moodle, selects, chunk_rows, window.now, context):
             result.read += len(df)
             chunk = None
             if window.mode == "initial" and len(df):
@@ -367,7 +370,7 @@ def _sync_entity(spec: EntitySpec, moodle: Database, state: EntityStore, window:
             if progress:
                 progress.report(result, chunk_after)
         writer.finish(_finish_run, state, window, run_id, watched_now, result, started, found.cursors,
-                      seeds_flips, bool(spec.flip_column))
+                      seeds_flips, bool(spec.flip_column), found.seen)
     except Exception:
         writer.abort()
         raise
@@ -428,9 +431,9 @@ def _resume_point(spec: EntitySpec, state: EntityStore, window: Window) -> tuple
 
 def _changed_rows(spec: EntitySpec, moodle: Database, state: EntityStore, window: Window,
                   found: fastpath.Candidates, *, prefix: str, history_enabled: bool, state_exists: bool,
-                  resume_after: int) -> tuple[str, dict, dict | None, bool]:
-    """(the SELECT of the rows to compare, its parameters, the watched rows' snapshot to store at the end, whether
-    the run fills the flips): every row after ``resume_after`` in a full read; with a source that names every
+                  resume_after: int) -> tuple[list[tuple[str, dict]], dict | None, bool]:
+    """(the SELECTs of the rows to compare with their parameters, the watched rows' snapshot to store at the end,
+    whether the run fills the flips): every row after ``resume_after`` in a full read; with a source that names every
     change (``found.covered``), only the keys named (by the log or grade history, the watched rows that changed,
     the flips come due); else the rows a scan finds changed in the window, the rows of watched Moodle rows that
     changed, and the keys the fast path named."""
@@ -455,18 +458,24 @@ def _changed_rows(spec: EntitySpec, moodle: Database, state: EntityStore, window
             ranged = window.mode in ("backfill", "resync")
             named.update(dict.fromkeys(state.due_flips(min(_now100(window.now), window.until) if ranged
                                                        else _now100(window.now), window.since if ranged else 0)))
-        changed = "1 = 0"
+        keys = [parts for parts in map(fastpath.parse_key, named) if parts]
+        log.info("%s: %d keys to re-read, named by Moodle's log, grade history, watched rows and due flips "
+                 "(no scan)", spec.name, len(keys))
         if spec.flip_column and state.meta(FLIPS_KEPT) is None:  # states from before flips were kept: fill them once
             log.info("%s: filling the enrolments' start and end times once (a scan of the rows still ahead)",
                      spec.name)
-            changed, seeds_flips = moodle.sql("moodle", spec.flip_seed_sql), True
-        keys = [parts for parts in map(fastpath.parse_key, named) if parts]
-        if keys:
-            changed = moodle.sql("moodle", "changed_or_candidates", changed=changed,
-                                 candidates=moodle.sql("moodle", spec.candidates_sql))
-            params.update(fastpath.key_params(moodle, keys))
-        log.info("%s: %d keys to re-read, named by Moodle's log, grade history, watched rows and due flips "
-                 "(no scan)", spec.name, len(keys))
+            seed = moodle.sql("moodle", spec.flip_seed_sql)
+            if keys:  # one statement: the seed's rows and the keys' must not come twice
+                seed = moodle.sql("moodle", "changed_or_candidates", changed=seed,
+                                  candidates=moodle.sql("moodle", spec.candidates_sql))
+                params.update(fastpath.key_params(moodle, keys))
+            return ([(moodle.sql("moodle", spec.select_sql, changed=seed, **fragments), params)], watched_now,
+                    True)
+        # a batch per KEY_BATCH keys: on MariaDB a longer IN list becomes a join that scans the table
+        selects = [(moodle.sql("moodle", spec.select_sql, changed=moodle.sql("moodle", spec.candidates_sql),
+                               **fragments), dict(params, **fastpath.key_params(moodle, keys[i:i + KEY_BATCH])))
+                   for i in range(0, len(keys), KEY_BATCH)]
+        return selects, watched_now, seeds_flips
     else:
         changed = moodle.sql("moodle", spec.changed_sql_for(history_enabled), **fragments)
         named = [parts for parts in map(fastpath.parse_key, found.keys) if parts]
@@ -474,7 +483,7 @@ def _changed_rows(spec: EntitySpec, moodle: Database, state: EntityStore, window
             changed = moodle.sql("moodle", "changed_or_candidates", changed=changed,
                                  candidates=moodle.sql("moodle", spec.candidates_sql))
             params.update(fastpath.key_params(moodle, named))
-    return moodle.sql("moodle", spec.select_sql, changed=changed, **fragments), params, watched_now, seeds_flips
+    return [(moodle.sql("moodle", spec.select_sql, changed=changed, **fragments), params)], watched_now, seeds_flips
 
 
 def _watched_keys(spec: EntitySpec, moodle: Database, prefix: str, watched_ids: list[int]) -> list[str]:
@@ -489,13 +498,13 @@ def _now100(now: int) -> int:
     return (now // 100) * 100
 
 
-def _chunks(spec: EntitySpec, moodle: Database, select: str, params: dict, chunk_rows: int, now: int,
+def _chunks(spec: EntitySpec, moodle: Database, selects: list[tuple[str, dict]], chunk_rows: int, now: int,
             context: dict | None = None):
     """The selected rows, chunk by chunk, through the entity's transform (with the run's context, if any)."""
     import pandas as pd
 
     extra = (context,) if spec.context else ()
-    for columns, rows in moodle.stream(select, params, chunk_rows):
+    for columns, rows in (chunk for select, params in selects for chunk in moodle.stream(select, params, chunk_rows)):
         # object columns as the driver gave them: the transform types every column itself
         df = spec.transform(pd.DataFrame(rows, columns=columns, dtype=object), now, *extra)
         del rows

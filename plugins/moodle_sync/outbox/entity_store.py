@@ -30,6 +30,29 @@ class KeyState(NamedTuple):
     has_ids: bool  # its ids are kept (states from before deletes were tracked have none)
 
 
+def id_ranges(ids: Iterable[int]) -> str:
+    """Ids as ranges, "3-7,9" (a run's ids are mostly consecutive)."""
+    out, ordered = [], sorted(ids)
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        out.append(str(ordered[i]) if i == j else f"{ordered[i]}-{ordered[j]}")
+        i = j + 1
+    return ",".join(out)
+
+
+def id_set(text: str | None) -> set[int]:
+    """The ids of ``id_ranges`` text."""
+    ids: set[int] = set()
+    for part in (text or "").split(","):
+        if part:
+            low, _, high = part.partition("-")
+            ids.update(range(int(low), int(high or low) + 1))
+    return ids
+
+
 class DeleteState(NamedTuple):
     """What a delete of a key needs: its sequence, whether it is deleted already, and its ids (values form)."""
 
@@ -128,16 +151,22 @@ class EntityStore:
 
     def cursors(self) -> dict[str, int]:
         """source -> last id the fast path read (moodle_sync.capture.fastpath)."""
+        return {source: last_id for source, (last_id, _) in self.cursors_seen().items()}
+
+    def cursors_seen(self) -> dict[str, tuple[int, set[int]]]:
+        """source -> (last id the fast path read, the ids it took just below it)."""
         rows = self.db.query(self.db.sql(AREA, "get_cursors"), self._params())
         self.db.commit()
-        return {source: int(last_id) for source, last_id in rows}
+        return {source: (int(last_id), id_set(seen)) for source, last_id, seen in rows}
 
-    def set_cursors(self, cursors: dict[str, int], run_id: str | None) -> None:
+    def set_cursors(self, cursors: dict[str, int], run_id: str | None,
+                    seen: dict[str, set[int]] | None = None) -> None:
         """In the caller's transaction (the run's last, with the watermark)."""
         now = self.db.ts(utcnow())
         for source, last_id in cursors.items():
             self.db.execute(self.db.sql(AREA, "set_cursor"),
-                            self._params(source=source, last_id=last_id, dag_run_id=run_id, now=now))
+                            self._params(source=source, last_id=last_id, dag_run_id=run_id, now=now,
+                                         seen_ids=id_ranges((seen or {}).get(source, ()))))
 
     def watched(self) -> dict[str, str]:
         """The last snapshot of the entity's watched Moodle rows (rows whose change writes no timestamp)."""

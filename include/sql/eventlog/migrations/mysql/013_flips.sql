@@ -7,3 +7,8 @@ CREATE TABLE IF NOT EXISTS moodle_sync_flip (
     PRIMARY KEY (entity_type, entity_key),
     KEY moodle_sync_flip_due (entity_type, due_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- The ids a source's last run took just below its cursor (ranges "a-b,c"): a run re-reads the ids below its
+-- cursor (rows that became visible late) but takes again only those it had not seen, so a run with no change
+-- re-reads no key.
+ALTER TABLE moodle_sync_source_cursor ADD COLUMN IF NOT EXISTS seen_ids TEXT NULL;

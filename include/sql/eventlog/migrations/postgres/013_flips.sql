@@ -7,3 +7,8 @@ CREATE TABLE IF NOT EXISTS moodle_sync_flip (
     PRIMARY KEY (entity_type, entity_key)
 );
 CREATE INDEX IF NOT EXISTS moodle_sync_flip_due ON moodle_sync_flip (entity_type, due_at);
+
+-- The ids a source's last run took just below its cursor (ranges "a-b,c"): a run re-reads the ids below its
+-- cursor (rows that became visible late) but takes again only those it had not seen, so a run with no change
+-- re-reads no key.
+ALTER TABLE moodle_sync_source_cursor ADD COLUMN IF NOT EXISTS seen_ids TEXT NULL;

@@ -170,3 +170,31 @@ def test_table_prefix_is_validated_as_an_identifier(prefix, ok):
     else:
         with pytest.raises(ConfigError, match="table_prefix"):
             validate_prefix(prefix)
+
+
+@pytest.mark.parametrize("row", [
+    dict(), dict(timestart=NOW + 500), dict(timestart=NOW - 500, timeend=NOW + 333), dict(timeend=NOW + 20),
+    dict(timestart=NOW + 99, timeend=NOW + 250), dict(timestart=NOW + 5000, timeend=NOW + 150),
+    dict(timeend=NOW - 500), dict(status=1, timestart=NOW + 500), dict(instance_status=1, timeend=NOW + 500),
+])
+def test_an_enrolments_next_flip_comes_no_later_than_its_active_flag_changes(row):
+    """next_flip is the first "now" (Moodle's, rounded to 100 s) at which `active` can differ: never later than
+    the change (a start or an end passing); none when time alone never changes it (a status change is logged
+    and re-reads the row). An early flip only re-reads the row once more."""
+    df = enrolments.transform(pd.DataFrame([enrol_row(**row)]), NOW)
+    flip = df["next_flip"].iloc[0]
+    at = [t for t in range(NOW, NOW + 6000, 100) if effective_enrolment_active(df, t).iloc[0] !=
+          effective_enrolment_active(df, NOW).iloc[0]]
+    if at:
+        assert not pd.isna(flip) and NOW < int(flip) <= at[0]
+        assert int(flip) == at[0] or row == dict(timestart=NOW + 5000, timeend=NOW + 150)  # ends before it starts
+    else:
+        assert pd.isna(flip) or row == dict(timestart=NOW + 5000, timeend=NOW + 150)
+
+
+def test_id_ranges_round_trip():
+    from moodle_sync.outbox.entity_store import id_ranges, id_set
+
+    ids = {3, 4, 5, 7, 10, 11}
+    assert id_ranges(ids) == "3-5,7,10-11" and id_set(id_ranges(ids)) == ids
+    assert id_ranges([]) == "" and id_set(None) == set()

@@ -185,6 +185,25 @@ def test_a_change_moodle_did_not_log_is_found_by_reconciliation_not_by_a_scan(mo
     assert latest["grade"]["grade_value"] == 12
 
 
+def test_an_event_log_from_before_flips_were_kept_fills_them_once(moodle, store):
+    """Upgrading: states synced before migration 013 have no flips. The first run reads once the enrolments whose
+    start or end is still ahead (no event: nothing changed), then their flips come due like any other."""
+    n0 = FIXTURE_NOW
+    initial(moodle, store, n0)
+    store.execute("DELETE FROM moodle_sync_flip")
+    store.execute("DELETE FROM moodle_sync_meta WHERE name = 'flips_kept:enrolment'")
+    store.commit()
+    assert run_sync("enrolment", moodle, store, now=n0 + 10).events == 0
+    assert run_sync("enrolment", moodle, store, now=n0 + 20).read == 0  # filled: no scan again
+    flips = dict(store.query("SELECT entity_key, due_at FROM moodle_sync_flip WHERE entity_type = 'enrolment'"))
+    store.commit()
+    timestart = moodle.query("SELECT timestart FROM mdl_user_enrolments WHERE id = 232")[0][0]
+    assert flips["232"] == (timestart // 100 + 1) * 100
+    run_sync("enrolment", moodle, store, now=timestart + 200)
+    started = by_key(events(store, "enrolment"))["232"]
+    assert [e["payload"]["active"] for e in started] == [False, True]
+
+
 def test_a_to_b_and_back_to_a_yields_three_events_with_distinct_ids(moodle, store):
     now = FIXTURE_NOW
     run_sync("user", moodle, store, now=now)

@@ -198,3 +198,80 @@ def history_row(userid, itemid, action, t, source="gradebook"):
                feedback, feedbackformat, information, informationformat
                FROM mdl_grade_grades WHERE userid = %(u)s AND itemid = %(i)s""",
             {"action": action, "source": source, "t": t, "u": userid, "i": itemid})
+
+
+# Writes that change a row, with the log and history rows Moodle writes with them (the fixture's rows 2758,
+# 16-17, 2807, 1239 show their shape). Each bumps the row's timemodified as Moodle does and commits.
+
+def update_user(moodle, userid: int, t: int, **fields) -> None:
+    """user_update_user(): the changed fields and timemodified in one update, then user_updated ('other' null)."""
+    sets = ", ".join(f"{name} = %s" for name in fields)
+    moodle.execute(f"UPDATE mdl_user SET {sets}{', ' if sets else ''}timemodified = %s WHERE id = %s",
+                   (*fields.values(), t, userid))
+    log_event(moodle, t, r"\core\event\user_updated", action="updated", target="user", objecttable="user",
+              objectid=userid, crud="u", edulevel=0, contextid=context_id(moodle, CONTEXT_USER, userid),
+              contextlevel=CONTEXT_USER, contextinstanceid=userid, courseid=0, relateduserid=userid, other=None)
+    moodle.commit()
+
+
+def enrol_user(moodle, enrolid: int, userid: int, t: int, roleid: int = 5, timestart: int = 0,
+               timeend: int = 0) -> int:
+    """enrol_plugin::enrol_user(): the user_enrolments row, user_enrolment_created, then role_assign() and
+    role_assigned; the new user_enrolments id."""
+    instance = _rows(moodle, "SELECT courseid, enrol FROM mdl_enrol WHERE id = %s", (enrolid,))[0]
+    courseid = instance["courseid"]
+    moodle.execute("INSERT INTO mdl_user_enrolments (status, enrolid, userid, timestart, timeend, modifierid, "
+                   "timecreated, timemodified) VALUES (0, %s, %s, %s, %s, %s, %s, %s)",
+                   (enrolid, userid, timestart, timeend, ADMIN, t, t))
+    ueid = _rows(moodle, "SELECT id FROM mdl_user_enrolments WHERE enrolid = %s AND userid = %s",
+                 (enrolid, userid))[0]["id"]
+    ctx = context_id(moodle, CONTEXT_COURSE, courseid)
+    log_event(moodle, t, r"\core\event\user_enrolment_created", action="created", target="user_enrolment",
+              objecttable="user_enrolments", objectid=ueid, crud="c", edulevel=0, contextid=ctx,
+              contextlevel=CONTEXT_COURSE, contextinstanceid=courseid, courseid=courseid, relateduserid=userid,
+              other={"enrol": instance["enrol"]})
+    moodle.execute("INSERT INTO mdl_role_assignments (roleid, contextid, userid, timemodified, modifierid, component, "
+                   "itemid, sortorder) VALUES (%s, %s, %s, %s, %s, '', 0, 0)", (roleid, ctx, userid, t, ADMIN))
+    raid = _rows(moodle, "SELECT MAX(id) AS id FROM mdl_role_assignments WHERE userid = %s AND contextid = %s",
+                 (userid, ctx))[0]["id"]
+    log_event(moodle, t, r"\core\event\role_assigned", action="assigned", target="role", objecttable="role",
+              objectid=roleid, crud="c", edulevel=0, contextid=ctx, contextlevel=CONTEXT_COURSE,
+              contextinstanceid=courseid, courseid=courseid, relateduserid=userid,
+              other={"id": raid, "component": "", "itemid": 0})
+    moodle.commit()
+    return ueid
+
+
+def update_user_enrol(moodle, ueid: int, t: int, **fields) -> None:
+    """enrol_plugin::update_user_enrol() (status, timestart, timeend): the row with timemodified and modifierid,
+    then user_enrolment_updated."""
+    ue = _rows(moodle, "SELECT ue.userid, e.courseid, e.enrol FROM mdl_user_enrolments ue "
+                       "JOIN mdl_enrol e ON e.id = ue.enrolid WHERE ue.id = %s", (ueid,))[0]
+    sets = "".join(f"{name} = %s, " for name in fields)
+    moodle.execute(f"UPDATE mdl_user_enrolments SET {sets}modifierid = %s, timemodified = %s WHERE id = %s",
+                   (*fields.values(), ADMIN, t, ueid))
+    log_event(moodle, t, r"\core\event\user_enrolment_updated", action="updated", target="user_enrolment",
+              objecttable="user_enrolments", objectid=ueid, crud="u", edulevel=0,
+              contextid=context_id(moodle, CONTEXT_COURSE, ue["courseid"]), contextlevel=CONTEXT_COURSE,
+              contextinstanceid=ue["courseid"], courseid=ue["courseid"], relateduserid=ue["userid"],
+              other={"enrol": ue["enrol"]})
+    moodle.commit()
+
+
+def grade_user(moodle, gradeid: int, finalgrade: float, t: int, feedback: str | None = None) -> None:
+    """grade_item::update_final_grade() from the gradebook: finalgrade, overridden and timemodified, a history row
+    (action 2, source 'gradebook'), then user_graded (the course totals' aggregation is left out)."""
+    grade = _grades(moodle, "gg.id = %s", (gradeid,))[0]
+    extra = ", feedback = %s, feedbackformat = 1" if feedback is not None else ""
+    moodle.execute(f"UPDATE mdl_grade_grades SET finalgrade = %s, overridden = %s, usermodified = %s, "
+                   f"timemodified = %s{extra} WHERE id = %s",
+                   (finalgrade, t, ADMIN, t, *((feedback,) if feedback is not None else ()), gradeid))
+    sql, params = history_row(grade["userid"], grade["itemid"], 2, t)
+    moodle.execute(sql, params)
+    courseid = grade["courseid"]
+    log_event(moodle, t, r"\core\event\user_graded", action="graded", target="user", objecttable="grade_grades",
+              objectid=gradeid, crud="u", edulevel=1, contextid=context_id(moodle, CONTEXT_COURSE, courseid),
+              contextlevel=CONTEXT_COURSE, contextinstanceid=courseid, courseid=courseid,
+              relateduserid=grade["userid"],
+              other={"itemid": _s(grade["itemid"]), "overridden": True, "finalgrade": finalgrade})
+    moodle.commit()

@@ -146,3 +146,13 @@ def drop_databases(airflow_db: str, eventlog_db: str) -> None:
                    check=True)
     with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{airflow_db}" WITH (FORCE)')
+
+
+def fresh_python(code: str, **env: str) -> subprocess.CompletedProcess:
+    """``code`` in a fresh interpreter that sees only the plugins, a throw-away AIRFLOW_HOME and ``env``: what a
+    dag-processor sees when it parses a DAG file."""
+    import tempfile
+
+    env = {"PYTHONPATH": str(ROOT / "plugins"), "PATH": "/usr/bin:/bin", "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+           "AIRFLOW_HOME": tempfile.mkdtemp(prefix="mzs-parse-"), **env}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)

@@ -1,8 +1,8 @@
-"""Issue 15: event-driven syncs (``MOODLE_SYNC_EVENT_DRIVEN``). The trigger's poll on the real Moodle fixture, on
-MariaDB and PostgreSQL (what it reads, and on MariaDB what it costs), the DAG's schedule with the setting off and on, and the whole path through a
-real scheduler, dag-processor, api-server and triggerer (LocalExecutor, metadata on PostgreSQL, the Moodle fixture
-and the event log on MariaDB, the receiver on loopback): a change made while the DAGs idle (a yearly cron) is
-delivered by an asset-triggered run, and a burst of 200 changes makes one or two runs.
+"""Issue 15: event-driven syncs (``MOODLE_SYNC_EVENT_DRIVEN``). The trigger's poll on the real Moodle fixture on
+MariaDB and PostgreSQL (what it reads; on MariaDB what it costs), the DAG's schedule with the setting off and on,
+and the whole path through a real scheduler, dag-processor, api-server and triggerer (LocalExecutor, metadata on
+PostgreSQL, the Moodle fixture and the event log on MariaDB, the receiver on loopback): a change made while the
+DAGs idle (a yearly cron) is delivered by an asset-triggered run, and a burst of 200 changes makes one or two runs.
 """
 
 from __future__ import annotations

@@ -10,17 +10,34 @@ from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 
-from moodle_sync import tasks
+from moodle_sync import config, tasks
 from moodle_sync.entities import ENTITIES, EntitySpec
+
+
+def entity_schedule(spec: EntitySpec):
+    """The entity DAG's schedule: its cron, a data interval per run, so that a backfill run syncs exactly its own
+    interval (MOODLE_SYNC_USERS_SCHEDULE, ..., default every 15 minutes: moodle_sync/config.py). With
+    MOODLE_SYNC_EVENT_DRIVEN on, also a run as soon as Moodle's log or grade history names a change of the entity
+    (moodle_sync/capture/watch.py); the cron stays, as the safety net."""
+    cron = CronDataIntervalTimetable(spec.schedule, timezone="UTC")
+    if not config.EVENT_DRIVEN.switch():
+        return cron
+    from airflow.sdk import Asset, AssetOrTimeSchedule, AssetWatcher
+
+    from moodle_sync.capture.watch import MoodleChangeTrigger
+
+    trigger = MoodleChangeTrigger(entity=spec.name, moodle_conn_id=config.MOODLE_CONN_ID,
+                                  poll_seconds=config.EVENT_POLL_SECONDS.integer(minimum=1))
+    changes = Asset(name=f"moodle_sync_{spec.name}_changes",
+                    watchers=[AssetWatcher(name=f"moodle_sync_{spec.name}_watch", trigger=trigger)])
+    return AssetOrTimeSchedule(timetable=cron, assets=changes)
 
 
 def entity_dag(spec: EntitySpec):
     @dag(
         dag_id=spec.dag_id,
         description=spec.description,
-        # a data interval per run, so that a backfill run syncs exactly its own interval; the cron is the entity's
-        # setting (MOODLE_SYNC_USERS_SCHEDULE, ..., default every 15 minutes: moodle_sync/config.py)
-        schedule=CronDataIntervalTimetable(spec.schedule, timezone="UTC"),
+        schedule=entity_schedule(spec),
         **tasks.DAG_COMMON,
         default_args=tasks.DEFAULT_ARGS,
         tags=["moodle-sync", spec.name],

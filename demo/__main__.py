@@ -73,6 +73,8 @@ def airflow_env(settings: Settings, conn_ids) -> dict:
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "PYTHONPATH": str(ROOT / "plugins"),
+        # the demo shows event-driven syncs: with the UI, its triggerer starts a DAG as soon as Moodle changes
+        "MOODLE_SYNC_EVENT_DRIVEN": "true",
     })
     for key, value in UI_DEFAULTS.items():
         env.setdefault(key, value)

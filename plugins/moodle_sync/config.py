@@ -60,6 +60,15 @@ class Setting:
     def flag(self, environ=None) -> bool:
         return self.raw(environ).lower() in ("1", "true", "yes")
 
+    def switch(self, environ=None) -> bool:
+        """An on/off setting, checked: a typo such as ``ture`` stops with the variable's name, not silently off."""
+        raw = self.raw(environ).lower()
+        if raw in ("1", "true", "yes", "on"):
+            return True
+        if raw in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{self.env}={raw!r} is neither true nor false ({self.doc}; default {self.default})")
+
 
 # Capture (the entity DAGs and reconciliation)
 CHUNK_ROWS = Setting("MOODLE_SYNC_CHUNK_ROWS", 10_000, "Moodle rows read and written per chunk")
@@ -75,6 +84,12 @@ FAST_PATH_MAX_KEYS = Setting("MOODLE_SYNC_FAST_PATH_MAX_KEYS", 100_000,
 USERS_SCHEDULE = Setting("MOODLE_SYNC_USERS_SCHEDULE", "*/15 * * * *", "schedule of moodle_sync_users")
 ENROLMENTS_SCHEDULE = Setting("MOODLE_SYNC_ENROLMENTS_SCHEDULE", "*/15 * * * *", "schedule of moodle_sync_enrolments")
 GRADES_SCHEDULE = Setting("MOODLE_SYNC_GRADES_SCHEDULE", "*/15 * * * *", "schedule of moodle_sync_grades")
+# Event-driven syncs (read when the DAG files are parsed, like the schedules): a trigger in the triggerer polls
+# Moodle's log and grade history and starts an entity's DAG when they name a change of it; the cron stays
+EVENT_DRIVEN = Setting("MOODLE_SYNC_EVENT_DRIVEN", "false",
+                       "start an entity DAG as soon as Moodle's log or grade history names a change of it")
+EVENT_POLL_SECONDS = Setting("MOODLE_SYNC_EVENT_POLL_SECONDS", 5,
+                             "seconds between two polls of Moodle's log and grade history by the event trigger")
 # Schedules of the DAGs that serve every entity (cron)
 RETRY_SCHEDULE = Setting("MOODLE_SYNC_RETRY_SCHEDULE", "* * * * *", "schedule of moodle_sync_retry")
 RETRY_WORKER_EVENTS = Setting("MOODLE_SYNC_RETRY_WORKER_EVENTS", 20_000,

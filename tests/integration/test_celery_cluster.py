@@ -15,24 +15,14 @@ processes; the Moodle fixture on MariaDB, the event log on MariaDB, a receiver o
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from pathlib import Path
 
-import psutil
 import pytest
-from cryptography.fernet import Fernet
 
-from conftest import ROOT, recreate_mysql_database, recreate_postgres_database, scratch_db, wait_until
+from conftest import recreate_mysql_database, recreate_postgres_database, scratch_db, wait_until
+from support.airflow_cluster import Cluster, airflow_env, drop_databases
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]  # six Airflow processes and scheduled runs
-AIRFLOW = Path(sys.executable).parent / "airflow"
 ENTITY_DAGS = ["moodle_sync_users", "moodle_sync_enrolments", "moodle_sync_grades"]
 WORKERS = ("mzs-worker-a", "mzs-worker-b")
 REDIS_DB = 7  # not 0: other work on this machine uses the same Redis
@@ -40,96 +30,6 @@ LEASE_SECONDS = 15  # short, so that the killed worker's events come back within
 RETRY_BASE_SECONDS = 30  # a failed event waits this long: phase 1's failures are not retried before phase 2
 #: a hang fails; a healthy run of each phase takes a few minutes on 2 shared cores
 PHASE_DEADLINE = 420
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _tree(procs) -> list[psutil.Process]:
-    """The processes and every process they started, those still there."""
-    found = []
-    for proc in procs:
-        try:
-            root = psutil.Process(proc.pid)
-            found += [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            pass
-    return found
-
-
-def _each(procs, act) -> None:
-    """``act`` (kill, terminate) on each process that has not ended meanwhile."""
-    for proc in procs:
-        try:
-            act(proc)
-        except psutil.NoSuchProcess:
-            pass
-
-
-class Cluster:
-    """The processes of the stack, each in a process group of its own, and what the test reads from them."""
-
-    def __init__(self, home: Path, env: dict, airflow_db: str, eventlog_db: str):
-        self.home, self.env, self.airflow_db, self.eventlog_db = home, env, airflow_db, eventlog_db
-        self.procs: dict[str, subprocess.Popen] = {}
-
-    def start(self, name: str, *args: str, extra_env: dict | None = None) -> None:
-        with open(self.home / f"{name}.log", "w") as log:
-            self.procs[name] = subprocess.Popen([str(AIRFLOW), *args], env={**self.env, **(extra_env or {})},
-                                                cwd=self.home, stdout=log, stderr=subprocess.STDOUT,
-                                                process_group=0)
-
-    def cli(self, *args: str) -> str:
-        out = subprocess.run([str(AIRFLOW), *args], env=self.env, cwd=self.home, capture_output=True, text=True,
-                             timeout=300)
-        assert out.returncode == 0, out.stderr[-3000:]
-        return out.stdout
-
-    def exited(self) -> dict[str, int]:
-        return {n: p.returncode for n, p in self.procs.items() if p.poll() is not None}
-
-    def logs(self, *names: str) -> str:
-        return "".join(f"\n--- {n}\n" + (self.home / f"{n}.log").read_text()[-3000:] for n in names)
-
-    def kill_tree(self, name: str) -> None:
-        """SIGKILL a component and every process it started (task processes have groups of their own)."""
-        tree = _tree([self.procs[name]])
-        _each(tree, psutil.Process.kill)
-        psutil.wait_procs(tree, timeout=10)
-        self.procs[name].wait(timeout=10)
-
-    def stop(self) -> None:
-        tree = _tree(self.procs.values())
-        _each(tree, psutil.Process.terminate)
-        _, alive = psutil.wait_procs(tree, timeout=15)
-        _each(alive, psutil.Process.kill)
-        psutil.wait_procs(alive, timeout=5)
-
-    def meta(self, sql: str, params=None) -> list[tuple]:
-        import psycopg
-
-        with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={self.airflow_db}") as conn:
-            return conn.execute(sql, params).fetchall()
-
-    def eventlog(self, sql: str, params=None) -> list[tuple]:
-        import MySQLdb
-
-        conn = MySQLdb.connect(host="127.0.0.1", port=3306, user="root", db=self.eventlog_db)
-        try:
-            cur = conn.cursor()
-            cur.execute(sql, params)
-            return list(cur.fetchall())
-        finally:
-            conn.close()
-
-    def statuses(self) -> dict[str, int]:
-        return dict(self.eventlog("SELECT status, COUNT(*) FROM moodle_sync_event_log GROUP BY status"))
-
-    def successful_runs(self, dag_id: str) -> int:
-        return self.meta("SELECT count(*) FROM dag_run WHERE dag_id = %s AND state = 'success'", (dag_id,))[0][0]
 
 
 @pytest.fixture
@@ -142,13 +42,10 @@ def cluster(tmp_path, moodle):
     from demo.receiver import Receiver
 
     receiver = Receiver().start()
-    port = free_port()
     prefix = f"mzs{scratch_db('')}_{uuid.uuid4().hex[:8]}_"  # every Redis key and the queue of this run only
-    (tmp_path / "airflow.cfg").write_text("")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "MOODLE_SYNC_", "_AIRFLOW"))}
-    env.update({
-        "AIRFLOW_HOME": str(tmp_path), "AIRFLOW_CONFIG": str(tmp_path / "airflow.cfg"),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://postgres@127.0.0.1:5432/{airflow_db}",
+    env = airflow_env(tmp_path, airflow_db, eventlog_db, receiver.port, webhook_extra={
+        "lease_seconds": LEASE_SECONDS, "retry_base_seconds": RETRY_BASE_SECONDS, "retry_jitter": 0,
+        "batch_size": 20, "concurrency": 4}, settings={
         # the compose stack's executor: Celery on Redis, its results in the metadata database
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
@@ -156,28 +53,12 @@ def cluster(tmp_path, moodle):
         "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX": prefix,
         "AIRFLOW__OPERATORS__DEFAULT_QUEUE": prefix + "default",
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
-        "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
-        "AIRFLOW__API_AUTH__JWT_SECRET": uuid.uuid4().hex,
-        "AIRFLOW__API__HOST": "127.0.0.1", "AIRFLOW__API__PORT": str(port), "AIRFLOW__API__WORKERS": "1",
-        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"), "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         # a killed worker's task instance is failed soon, not after the default 5 minutes
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
-        "PYTHONPATH": f"{ROOT / 'plugins'}{os.pathsep}{ROOT / 'tests' / 'support'}",
         "MOODLE_SYNC_USERS_SCHEDULE": "* * * * *", "MOODLE_SYNC_ENROLMENTS_SCHEDULE": "* * * * *",
         "MOODLE_SYNC_GRADES_SCHEDULE": "* * * * *", "MOODLE_SYNC_RETRY_SCHEDULE": "* * * * *",
         # about 850 due events: several mapped deliver tasks, so that both workers take some
         "MOODLE_SYNC_RETRY_WORKER_EVENTS": "100",
-        "MOODLE_SYNC_ALERT_CONN_IDS": "",  # alerts only logged
-        "AIRFLOW_CONN_MOODLE_DB": os.environ["AIRFLOW_CONN_MOODLE_DB"],
-        "AIRFLOW_CONN_MOODLE_SYNC_DB": f"mysql://root@127.0.0.1:3306/{eventlog_db}",
-        "AIRFLOW_CONN_MOODLE_SYNC_ENCRYPTION": os.environ["AIRFLOW_CONN_MOODLE_SYNC_ENCRYPTION"],
-        "AIRFLOW_CONN_MOODLE_SYNC_WEBHOOK": json.dumps({
-            "conn_type": "http", "host": "127.0.0.1", "port": receiver.port, "schema": "http", "password": "t0ken",
-            "extra": {"lease_seconds": LEASE_SECONDS, "retry_base_seconds": RETRY_BASE_SECONDS, "retry_jitter": 0,
-                      "batch_size": 20, "concurrency": 4}}),
     })
     cluster = Cluster(tmp_path, env, airflow_db, eventlog_db)
     try:
@@ -199,13 +80,7 @@ def cluster(tmp_path, moodle):
         client = redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB)
         for key in client.scan_iter(match=prefix + "*"):
             client.delete(key)
-        from conftest import mysql_cli
-
-        mysql_cli("-e", f"DROP DATABASE IF EXISTS {eventlog_db}")
-        import psycopg
-
-        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{airflow_db}" WITH (FORCE)')
+        drop_databases(airflow_db, eventlog_db)
 
 
 def test_celery_workers_share_the_delivery_and_a_killed_worker_loses_nothing(cluster, moodle):

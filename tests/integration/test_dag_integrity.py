@@ -4,20 +4,13 @@ and touches no database at import time (what the DAGs hold: tests/unit/test_dag_
 from __future__ import annotations
 
 import subprocess
-import tempfile
-import sys
 from pathlib import Path
 
 import pytest
 
+from support.airflow_cluster import fresh_python as _python
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _python(code: str, **env: str) -> subprocess.CompletedProcess:
-    """``code`` in a fresh interpreter that sees only the plugins, a throw-away AIRFLOW_HOME and ``env``."""
-    env = {"PYTHONPATH": str(ROOT / "plugins"), "PATH": "/usr/bin:/bin", "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-           "AIRFLOW_HOME": tempfile.mkdtemp(prefix="mzs-parse-"), **env}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
 
 
 @pytest.mark.parametrize("dag_file", sorted(p.name for p in (ROOT / "dags").glob("*.py")))

@@ -1,8 +1,9 @@
-"""Moodle's own writes, replicated row for row (../shared/moodle/FACTS.md and the fixture's
-phase C and F rows): unenrol_user, delete_user, role_unassign, a gradebook reset, disabling an enrolment
-method; user_update_user, role_assign and update_user_enrol. Each writes what Moodle writes: the hard deletes, grade_grades_history action 3 rows (a copy of the
-deleted grade), and logstore_standard_log rows in Moodle's order, with ``other`` as JSON (``jsonformat = 1``)
-or PHP-serialized (``jsonformat = 0``). The SQL is plain enough for a Moodle on MariaDB and on PostgreSQL.
+"""Moodle's own writes, replicated row for row (../shared/moodle/FACTS.md and the fixture's rows): the deletes
+(unenrol_user, delete_user, role_unassign, a gradebook reset, disabling an enrolment method) and the changes
+(user_update_user, enrol_user, role_assign, update_user_enrol, a gradebook grade). Each writes what Moodle
+writes: the rows, grade_grades_history rows (action 3 a copy of the deleted grade), and logstore_standard_log
+rows in Moodle's order, with ``other`` as JSON (``jsonformat = 1``) or PHP-serialized (``jsonformat = 0``).
+The SQL is plain enough for a Moodle on MariaDB and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -72,16 +73,6 @@ def context_id(moodle, level: int, instance: int) -> int:
                  (level, instance))[0]["id"]
 
 
-def update_user(moodle, userid: int, t: int, **fields) -> None:
-    """user_update_user(): the fields and timemodified = t, then user_updated (other 'null')."""
-    sets = ", ".join(f"{name} = %s" for name in fields)
-    moodle.execute(f"UPDATE mdl_user SET {sets + ', ' if sets else ''}timemodified = %s WHERE id = %s",
-                   [*fields.values(), t, userid])
-    log_event(moodle, t, r"\core\event\user_updated", action="updated", target="user", objecttable="user",
-              objectid=userid, crud="u", edulevel=0, contextid=context_id(moodle, CONTEXT_USER, userid),
-              contextlevel=CONTEXT_USER, contextinstanceid=userid, courseid=0, relateduserid=userid, other=None)
-
-
 def role_assign(moodle, roleid: int, contextid: int, userid: int, t: int) -> None:
     """role_assign(): an insert-only row, then role_assigned (other: the assignment's id, component, itemid)."""
     moodle.execute("INSERT INTO mdl_role_assignments (roleid, contextid, userid, timemodified, modifierid, component, "
@@ -94,20 +85,6 @@ def role_assign(moodle, roleid: int, contextid: int, userid: int, t: int) -> Non
               contextinstanceid=ctx["instanceid"],
               courseid=ctx["instanceid"] if ctx["contextlevel"] == CONTEXT_COURSE else 0, relateduserid=userid,
               other={"id": int(raid), "component": "", "itemid": 0})
-
-
-def update_user_enrol(moodle, ueid: int, t: int, **fields) -> None:
-    """enrol_plugin::update_user_enrol(): status/times, timemodified and modifierid, then user_enrolment_updated."""
-    sets = "".join(f"{name} = %s, " for name in fields)
-    moodle.execute(f"UPDATE mdl_user_enrolments SET {sets}timemodified = %s, modifierid = %s WHERE id = %s",
-                   [*fields.values(), t, ADMIN, ueid])
-    ue = _rows(moodle, "SELECT ue.userid, e.courseid, e.enrol FROM mdl_user_enrolments ue "
-                       "JOIN mdl_enrol e ON e.id = ue.enrolid WHERE ue.id = %s", (ueid,))[0]
-    log_event(moodle, t, r"\core\event\user_enrolment_updated", action="updated", target="user_enrolment",
-              objecttable="user_enrolments", objectid=ueid, crud="u", edulevel=0,
-              contextid=context_id(moodle, CONTEXT_COURSE, ue["courseid"]), contextlevel=CONTEXT_COURSE,
-              contextinstanceid=ue["courseid"], courseid=ue["courseid"], relateduserid=ue["userid"],
-              other={"enrol": ue["enrol"]})
 
 
 def delete_grade(moodle, grade: dict, t: int, source: str) -> None:
@@ -236,3 +213,73 @@ def history_row(userid, itemid, action, t, source="gradebook"):
                feedback, feedbackformat, information, informationformat
                FROM mdl_grade_grades WHERE userid = %(u)s AND itemid = %(i)s""",
             {"action": action, "source": source, "t": t, "u": userid, "i": itemid})
+
+
+# Writes that change a row, with the log and history rows Moodle writes with them (the fixture's rows 2758,
+# 16-17, 2807, 1239 show their shape). Each bumps the row's timemodified as Moodle does and commits.
+
+def update_user(moodle, userid: int, t: int, **fields) -> None:
+    """user_update_user(): the changed fields and timemodified in one update, then user_updated ('other' null)."""
+    sets = ", ".join(f"{name} = %s" for name in fields)
+    moodle.execute(f"UPDATE mdl_user SET {sets}{', ' if sets else ''}timemodified = %s WHERE id = %s",
+                   (*fields.values(), t, userid))
+    log_event(moodle, t, r"\core\event\user_updated", action="updated", target="user", objecttable="user",
+              objectid=userid, crud="u", edulevel=0, contextid=context_id(moodle, CONTEXT_USER, userid),
+              contextlevel=CONTEXT_USER, contextinstanceid=userid, courseid=0, relateduserid=userid, other=None)
+    moodle.commit()
+
+
+def enrol_user(moodle, enrolid: int, userid: int, t: int, roleid: int = 5, timestart: int = 0,
+               timeend: int = 0) -> int:
+    """enrol_plugin::enrol_user(): the user_enrolments row, user_enrolment_created, then role_assign() and
+    role_assigned; the new user_enrolments id."""
+    instance = _rows(moodle, "SELECT courseid, enrol FROM mdl_enrol WHERE id = %s", (enrolid,))[0]
+    courseid = instance["courseid"]
+    moodle.execute("INSERT INTO mdl_user_enrolments (status, enrolid, userid, timestart, timeend, modifierid, "
+                   "timecreated, timemodified) VALUES (0, %s, %s, %s, %s, %s, %s, %s)",
+                   (enrolid, userid, timestart, timeend, ADMIN, t, t))
+    ueid = _rows(moodle, "SELECT id FROM mdl_user_enrolments WHERE enrolid = %s AND userid = %s",
+                 (enrolid, userid))[0]["id"]
+    ctx = context_id(moodle, CONTEXT_COURSE, courseid)
+    log_event(moodle, t, r"\core\event\user_enrolment_created", action="created", target="user_enrolment",
+              objecttable="user_enrolments", objectid=ueid, crud="c", edulevel=0, contextid=ctx,
+              contextlevel=CONTEXT_COURSE, contextinstanceid=courseid, courseid=courseid, relateduserid=userid,
+              other={"enrol": instance["enrol"]})
+    role_assign(moodle, roleid, ctx, userid, t)
+    moodle.commit()
+    return ueid
+
+
+def update_user_enrol(moodle, ueid: int, t: int, **fields) -> None:
+    """enrol_plugin::update_user_enrol() (status, timestart, timeend): the row with timemodified and modifierid,
+    then user_enrolment_updated."""
+    ue = _rows(moodle, "SELECT ue.userid, e.courseid, e.enrol FROM mdl_user_enrolments ue "
+                       "JOIN mdl_enrol e ON e.id = ue.enrolid WHERE ue.id = %s", (ueid,))[0]
+    sets = "".join(f"{name} = %s, " for name in fields)
+    moodle.execute(f"UPDATE mdl_user_enrolments SET {sets}modifierid = %s, timemodified = %s WHERE id = %s",
+                   (*fields.values(), ADMIN, t, ueid))
+    log_event(moodle, t, r"\core\event\user_enrolment_updated", action="updated", target="user_enrolment",
+              objecttable="user_enrolments", objectid=ueid, crud="u", edulevel=0,
+              contextid=context_id(moodle, CONTEXT_COURSE, ue["courseid"]), contextlevel=CONTEXT_COURSE,
+              contextinstanceid=ue["courseid"], courseid=ue["courseid"], relateduserid=ue["userid"],
+              other={"enrol": ue["enrol"]})
+    moodle.commit()
+
+
+def grade_user(moodle, gradeid: int, finalgrade: float, t: int, feedback: str | None = None) -> None:
+    """grade_item::update_final_grade() from the gradebook: finalgrade, overridden and timemodified, a history row
+    (action 2, source 'gradebook'), then user_graded (the course totals' aggregation is left out)."""
+    grade = _grades(moodle, "gg.id = %s", (gradeid,))[0]
+    extra = ", feedback = %s, feedbackformat = 1" if feedback is not None else ""
+    moodle.execute(f"UPDATE mdl_grade_grades SET finalgrade = %s, overridden = %s, usermodified = %s, "
+                   f"timemodified = %s{extra} WHERE id = %s",
+                   (finalgrade, t, ADMIN, t, *((feedback,) if feedback is not None else ()), gradeid))
+    sql, params = history_row(grade["userid"], grade["itemid"], 2, t)
+    moodle.execute(sql, params)
+    courseid = grade["courseid"]
+    log_event(moodle, t, r"\core\event\user_graded", action="graded", target="user", objecttable="grade_grades",
+              objectid=gradeid, crud="u", edulevel=1, contextid=context_id(moodle, CONTEXT_COURSE, courseid),
+              contextlevel=CONTEXT_COURSE, contextinstanceid=courseid, courseid=courseid,
+              relateduserid=grade["userid"],
+              other={"itemid": _s(grade["itemid"]), "overridden": True, "finalgrade": finalgrade})
+    moodle.commit()

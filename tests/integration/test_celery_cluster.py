@@ -15,12 +15,14 @@ processes; the Moodle fixture on MariaDB, the event log on MariaDB, a receiver o
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
 
 from conftest import recreate_mysql_database, recreate_postgres_database, scratch_db, wait_until
 from support.airflow_cluster import Cluster, airflow_env, drop_databases
+from support import moodle_writes as mw
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]  # six Airflow processes and scheduled runs
 ENTITY_DAGS = ["moodle_sync_users", "moodle_sync_enrolments", "moodle_sync_grades"]
@@ -126,9 +128,9 @@ def test_celery_workers_share_the_delivery_and_a_killed_worker_loses_nothing(clu
     # 3. every user changes; the users DAG delivers to a slow backend and the worker mid-delivery dies
     before, requests_before = len(receiver.state.deliveries), len(receiver.state.received)
     known = {r[0] for r in cluster.eventlog("SELECT event_id FROM moodle_sync_event_log")}
-    moodle.execute("UPDATE mdl_user SET firstname = CONCAT(firstname, 'z'), "
-                   "timemodified = UNIX_TIMESTAMP() - 60 WHERE deleted = 0 AND id > 1", None)
-    moodle.commit()
+    edited = int(time.time()) - 60
+    for userid, firstname in moodle.query("SELECT id, firstname FROM mdl_user WHERE deleted = 0 AND id > 1"):
+        mw.update_user(moodle, userid, edited, firstname=firstname + "z")  # with its log row, as Moodle writes it
     receiver.state.control(delay_seconds=0.5, delay_next=10**6)
     cluster.cli("dags", "unpause", "moodle_sync_users")
 

@@ -8,6 +8,7 @@ from cryptography.fernet import Fernet
 
 from conftest import fresh_database, scratch_db
 from support.helpers import FIXTURE_NOW
+from support import moodle_writes as mw
 from moodle_sync.capture.sync import sync_entity
 from moodle_sync.capture.window import resolve_window
 from moodle_sync.config import ConfigError
@@ -82,9 +83,7 @@ def test_a_log_of_unkeyed_hashes_is_converted_once_and_re_sends_nothing(moodle, 
                        {"n": content_hash.CURSOR_ROW})[0][0] == 0
     store.commit()
     # once converted, a real change is still one event, and the rest stay unchanged
-    moodle.execute("UPDATE mdl_user SET firstname = 'Renamed', timemodified = %(t)s WHERE id = 2",
-                   {"t": FIXTURE_NOW + 90})
-    moodle.commit()
+    mw.update_user(moodle, 2, FIXTURE_NOW + 90, firstname="Renamed")
     assert sync("user", moodle, store, cipher(KEY_A), now=FIXTURE_NOW + 120).events == 1
     changed = {key for key, h in hashes(store).items() if h != keyed[key]}
     assert changed == {("user", "2")}

@@ -24,22 +24,22 @@ from typing import Any, AsyncIterator
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from moodle_sync.config import EVENT_POLL_SECONDS, MOODLE_CONN_ID, ConfigError
+from moodle_sync.entities import BY_NAME
 
 log = logging.getLogger(__name__)
 
-_EVENT = "\\core\\event\\"
-#: the log events that change what an entity sends (users: the user row and its roles; enrolments: the
-#: enrolment rows and their methods; grades: grades written or deleted, for sites without grade history too)
-WATCHED_EVENTS: dict[str, tuple[str, ...]] = {
-    "user": tuple(_EVENT + e for e in ("user_created", "user_updated", "user_deleted", "role_assigned",
-                                       "role_unassigned")),
-    "enrolment": tuple(_EVENT + e for e in ("user_enrolment_created", "user_enrolment_updated",
-                                            "user_enrolment_deleted", "enrol_instance_created",
-                                            "enrol_instance_updated", "enrol_instance_deleted")),
-    "grade": tuple(_EVENT + e for e in ("user_graded", "grade_deleted")),
-}
-#: entities for which any new grade history row is a change
-WATCHES_HISTORY = frozenset({"grade"})
+
+def watched_events(entity: str) -> tuple[str, ...]:
+    """The log events that change what ``entity`` sends: its key sources' (the ones its sync reads) and its wake
+    events (changes the sync finds in its snapshots)."""
+    spec = BY_NAME[entity]
+    named = [e for source in spec.key_sources for e in source.eventnames]
+    return tuple(dict.fromkeys(named + list(spec.wake_events)))
+
+
+def watches_history(entity: str) -> bool:
+    """Whether any new grade history row is a change of ``entity`` (its sync reads the history)."""
+    return any(source.needs_history for source in BY_NAME[entity].key_sources)
 
 
 def _missing_table(exc: BaseException) -> bool:
@@ -61,13 +61,13 @@ class Watcher:
     """One entity's poll on one Moodle connection; blocking calls (the trigger runs them in a thread)."""
 
     def __init__(self, entity: str, moodle_conn_id: str = MOODLE_CONN_ID, prefix: str | None = None):
-        if entity not in WATCHED_EVENTS:
-            raise ConfigError(f"no event watch for entity {entity!r}; known: {', '.join(WATCHED_EVENTS)}")
+        if entity not in BY_NAME:
+            raise ConfigError(f"no event watch for entity {entity!r}; known: {', '.join(BY_NAME)}")
         self.entity, self.moodle_conn_id, self.prefix = entity, moodle_conn_id, prefix
         self.db = None
         #: source -> last id seen (None: not read yet); a source whose table is missing is dropped
         self.position: dict[str, int | None] = {"log": None}
-        if entity in WATCHES_HISTORY:
+        if watches_history(entity):
             self.position["history"] = None
 
     def _connect(self):
@@ -93,7 +93,7 @@ class Watcher:
     def _log_hit(self, after: int, upto: int) -> int | None:
         sql = self.db.sql("moodle", "watch_log_events", prefix=self.prefix)
         rows = self.db.query(sql, {"after": after, "upto": upto,
-                                   "eventnames": self.db.bind_list(WATCHED_EVENTS[self.entity])})
+                                   "eventnames": self.db.bind_list(watched_events(self.entity))})
         return int(rows[0][0]) if rows else None
 
     def poll(self) -> dict | None:

@@ -83,6 +83,10 @@ class EntitySpec:
     # Column of the transformed chunk: when the row's state next changes with time alone (Moodle writes
     # nothing then: an enrolment starting or ending), or NA. Stored per key; due keys are re-read.
     flip_column: str | None = None
+    # Log events that may change the entity without naming its key in a way the fast path reads (an enrolment
+    # method edited, a grade item's range): the event-driven trigger (capture/watch.py) starts a sync on these
+    # too, besides its key sources' events; the sync then finds the change in its snapshots.
+    wake_events: tuple[str, ...] = ()
     # fragment include/sql/moodle/<flip_seed_sql>.sql: the rows that may still flip after %(now)s; read once
     # (a scan) where the event log holds states from before flips were kept, so their flips are stored
     flip_seed_sql: str = ""

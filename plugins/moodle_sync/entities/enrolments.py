@@ -90,6 +90,8 @@ ENROLMENTS = EntitySpec(
     event_types=("enrolment.created", "enrolment.updated"),
     watched=WatchedRows(sql="enrol_instances", column="ue.enrolid", keys_sql="enrolments_of_instances",
                         fragment="watched"),
+    wake_events=(r"\core\event\enrol_instance_created", r"\core\event\enrol_instance_updated",
+                 r"\core\event\enrol_instance_deleted"),
     flip_column="next_flip",
     flip_seed_sql="enrolments_may_flip",
     keys_sql="enrolments_keys",

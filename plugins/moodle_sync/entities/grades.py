@@ -463,6 +463,8 @@ GRADES = EntitySpec(
     event_types=("grade.created", "grade.updated"),
     has_value_column="has_value",
     watched=WatchedRows(sql="grade_items_state", column="gg.itemid", keys_sql="grades_of_items"),
+    # user_graded: a site without grade history still logs its grades (the sync then scans its window)
+    wake_events=(r"\core\event\user_graded", r"\core\event\grade_item_updated"),
     keys_sql="grades_keys",
     candidates_sql="grades_candidates",
     identity_fields=("grade_id", "userid", "itemid", "iteminstance", "item_type", "item_module", "courseid",

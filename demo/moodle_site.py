@@ -189,8 +189,9 @@ def create_schema(db: Database, prefix: str = "mdl_") -> None:
     validate_prefix(prefix)
     if db.dialect == "postgres" and not prefix:
         raise ConfigError("An empty table prefix would name a table 'user', a reserved word in PostgreSQL.")
-    for statement in split_statements(load("demo", "moodle_schema", db.dialect, prefix=prefix)):
-        db.execute(statement)
+    for name in ("moodle_schema", "log_indexes"):
+        for statement in split_statements(load("demo", name, db.dialect, prefix=prefix)):
+            db.execute(statement)
     db.commit()
 
 
@@ -1460,7 +1461,7 @@ def _bulk_log(db: Database, prefix: str, *, now: int, grades_upto: int, views: i
         run("bulk_log_views", n=n)
     run("bulk_log_indexes_drop")
     run("bulk_log_copy")
-    run("bulk_log_indexes_add")
+    run("log_indexes")
 
 
 # ----------------------------------------------------------------------------------------------- CLI

@@ -159,10 +159,10 @@ def _read_source(spec: EntitySpec, source: KeySource, moodle: Database, prefix: 
     if initial:  # this run reads every Moodle row: start the fast path at the source's end
         found.cursors[source.name] = max_id
         # what the re-read below the cursor will find is in this run already
-        taken: list[int] = []
+        present: list[int] = []
         _read_range(spec, source, moodle, prefix, max(0, max_id - reread_ids), max_id, Candidates(), page_rows,
-                    taken)
-        found.seen[source.name] = set(taken)
+                    present)
+        found.seen[source.name] = set(present)
         return
     if cursor is None:
         after = int(first_id) - 1 if first_id is not None else max_id
@@ -175,46 +175,24 @@ def _read_source(spec: EntitySpec, source: KeySource, moodle: Database, prefix: 
     # ids up to here were read by an earlier run: the cap counts the keys the rows after them name
     reread_upto = cursor if cursor is not None and cursor <= max_id else after
     fresh_from = None  # how many keys were found when the first row after reread_upto came
-    reader = source.reader
-    sql = moodle.sql("moodle", source.sql, prefix=prefix)
-    params = {"upto": max_id, "limit": page_rows}
-    if source.eventnames:
-        params["eventnames"] = moodle.bind_list(source.eventnames)
     new_cursor = max_id
     taken: list[int] = []
-    while True:
-        cur = moodle.conn.cursor()
-        try:
-            cur.execute(sql, dict(params, after=after))
-            columns = [d[0] for d in cur.description]
-            rows = cur.fetchall()
-        finally:
-            cur.close()
-        moodle.commit()
-        capped = False
-        for values in rows:
-            row = dict(zip(columns, values))
-            row_id = int(values[0])
-            if fresh_from is None and row_id > reread_upto:
-                fresh_from = len(found.keys)
-            found.rows += 1
-            taken.append(row_id)
-            if row_id <= reread_upto and row_id in seen:  # taken by an earlier run: its keys were re-read then
-                continue
-            hit = reader(row)
-            if hit is not None:
-                key, ids, when = hit
-                found.keys[key] = (ids, when)
-            if fresh_from is not None and len(found.keys) - fresh_from >= max_keys:  # the rest next run
-                new_cursor, capped = row_id, True
-                break
-        if capped:
+    for row_id, row in _rows(source, moodle, prefix, after, max_id, page_rows):
+        if fresh_from is None and row_id > reread_upto:
+            fresh_from = len(found.keys)
+        found.rows += 1
+        taken.append(row_id)
+        if row_id <= reread_upto and row_id in seen:  # taken by an earlier run: its keys were re-read then
+            continue
+        hit = source.reader(row)
+        if hit is not None:
+            key, ids, when = hit
+            found.keys[key] = (ids, when)
+        if fresh_from is not None and len(found.keys) - fresh_from >= max_keys:  # the rest next run
+            new_cursor = row_id
             log.info("%s: fast path '%s' stopped at id %d after %d keys; it continues next run",
                      spec.name, source.name, new_cursor, len(found.keys))
             break
-        if len(rows) < page_rows:
-            break
-        after = int(rows[-1][0])
     found.cursors[source.name] = new_cursor
     found.seen[source.name] = {i for i in taken if new_cursor - reread_ids < i <= new_cursor}
 
@@ -222,6 +200,17 @@ def _read_source(spec: EntitySpec, source: KeySource, moodle: Database, prefix: 
 def _read_range(spec: EntitySpec, source: KeySource, moodle: Database, prefix: str, after: int, upto: int,
                 found: Candidates, page_rows: int, taken: list[int] | None = None) -> None:
     """Every row of the source in (after, upto], uncapped (a backfill window names what it names)."""
+    for row_id, row in _rows(source, moodle, prefix, after, upto, page_rows):
+        found.rows += 1
+        if taken is not None:
+            taken.append(row_id)
+        hit = source.reader(row)
+        if hit is not None:
+            found.keys[hit[0]] = (hit[1], hit[2])
+
+
+def _rows(source: KeySource, moodle: Database, prefix: str, after: int, upto: int, page_rows: int):
+    """(id, row) of the source's rows in (after, upto], in id order, a page per query (each committed)."""
     sql = moodle.sql("moodle", source.sql, prefix=prefix)
     params = {"upto": upto, "limit": page_rows}
     if source.eventnames:
@@ -236,12 +225,7 @@ def _read_range(spec: EntitySpec, source: KeySource, moodle: Database, prefix: s
             cur.close()
         moodle.commit()
         for values in rows:
-            found.rows += 1
-            if taken is not None:
-                taken.append(int(values[0]))
-            hit = source.reader(dict(zip(columns, values)))
-            if hit is not None:
-                found.keys[hit[0]] = (hit[1], hit[2])
+            yield int(values[0]), dict(zip(columns, values))
         if len(rows) < page_rows:
             break
         after = int(rows[-1][0])

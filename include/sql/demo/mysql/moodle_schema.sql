@@ -572,13 +572,6 @@ CREATE TABLE `{prefix}logstore_standard_log` (
   `origin` varchar(10) DEFAULT NULL,
   `ip` varchar(45) DEFAULT NULL,
   `realuserid` bigint(10) DEFAULT NULL,
-  PRIMARY KEY (`id`),
-  KEY `{prefix}logsstanlog_tim_ix` (`timecreated`),
-  KEY `{prefix}logsstanlog_couanotim_ix` (`courseid`,`anonymous`,`timecreated`),
-  KEY `{prefix}logsstanlog_useconconcr_ix` (`userid`,`contextlevel`,`contextinstanceid`,`crud`,`edulevel`,`timecreated`),
-  KEY `{prefix}logsstanlog_con_ix` (`contextid`),
-  KEY `{prefix}logsstanlog_use_ix` (`userid`),
-  KEY `{prefix}logsstanlog_cou_ix` (`courseid`),
-  KEY `{prefix}logsstanlog_rea_ix` (`realuserid`),
-  KEY `{prefix}logsstanlog_rel_ix` (`relateduserid`)
+  PRIMARY KEY (`id`)
+  -- its other indexes: log_indexes.sql (built after bulk_seed's copy)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='Standard log table';

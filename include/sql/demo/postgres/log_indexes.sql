@@ -1,4 +1,5 @@
--- bulk_seed(): Moodle 4.5's log indexes (as in moodle_schema.sql), built once after the bulk copy.
+-- Moodle 4.5's log indexes: create_schema() builds them, bulk_seed() drops them for its bulk copy and builds
+-- them once after it.
 CREATE INDEX {prefix}logsstanlog_tim_ix ON {prefix}logstore_standard_log (timecreated);
 CREATE INDEX {prefix}logsstanlog_couanotim_ix ON {prefix}logstore_standard_log (courseid, anonymous, timecreated);
 CREATE INDEX {prefix}logsstanlog_useconconcr_ix ON {prefix}logstore_standard_log (userid, contextlevel, contextinstanceid, crud, edulevel, timecreated);

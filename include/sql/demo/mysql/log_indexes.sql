@@ -1,4 +1,5 @@
--- bulk_seed(): Moodle 4.5's log indexes (as in moodle_schema.sql), built once after the bulk copy.
+-- Moodle 4.5's log indexes: create_schema() builds them, bulk_seed() drops them for its bulk copy and builds
+-- them once after it.
 ALTER TABLE {prefix}logstore_standard_log
     ADD INDEX {prefix}logsstanlog_tim_ix (timecreated),
     ADD INDEX {prefix}logsstanlog_couanotim_ix (courseid, anonymous, timecreated),

@@ -8,8 +8,9 @@ grade) and, when the standard log store is enabled, ``mdl_logstore_standard_log`
 keys found become candidates: the sync re-reads them, and a candidate Moodle no longer has becomes a delete.
 
 Log rows reach the table in buffered batches and history rows commit with their (possibly long) transaction,
-so ids can become visible out of order: every run re-reads the last ``reread_ids`` ids before the cursor.
-That is harmless: a key already handled finds its state unchanged (or already deleted) and yields nothing.
+so ids can become visible out of order: every run reads again the last ``reread_ids`` ids before the cursor and
+takes only those it had not taken (``Candidates.seen``, kept with the cursor), so a late row is taken once and
+a run with no change names no key.
 The log may be disabled, purged or truncated, and a demo Moodle may have no log table: then the source is
 skipped with an INFO line and reconciliation (``moodle_sync_reconcile``) is the safety net.
 
@@ -159,10 +160,8 @@ def _read_source(spec: EntitySpec, source: KeySource, moodle: Database, prefix: 
     if initial:  # this run reads every Moodle row: start the fast path at the source's end
         found.cursors[source.name] = max_id
         # what the re-read below the cursor will find is in this run already
-        present: list[int] = []
-        _read_range(spec, source, moodle, prefix, max(0, max_id - reread_ids), max_id, Candidates(), page_rows,
-                    present)
-        found.seen[source.name] = set(present)
+        found.seen[source.name] = {row_id for row_id, _ in _rows(source, moodle, prefix, max(0, max_id - reread_ids),
+                                                                  max_id, page_rows)}
         return
     if cursor is None:
         after = int(first_id) - 1 if first_id is not None else max_id
@@ -198,12 +197,10 @@ def _read_source(spec: EntitySpec, source: KeySource, moodle: Database, prefix: 
 
 
 def _read_range(spec: EntitySpec, source: KeySource, moodle: Database, prefix: str, after: int, upto: int,
-                found: Candidates, page_rows: int, taken: list[int] | None = None) -> None:
+                found: Candidates, page_rows: int) -> None:
     """Every row of the source in (after, upto], uncapped (a backfill window names what it names)."""
-    for row_id, row in _rows(source, moodle, prefix, after, upto, page_rows):
+    for _, row in _rows(source, moodle, prefix, after, upto, page_rows):
         found.rows += 1
-        if taken is not None:
-            taken.append(row_id)
         hit = source.reader(row)
         if hit is not None:
             found.keys[hit[0]] = (hit[1], hit[2])

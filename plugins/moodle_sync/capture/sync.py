@@ -129,11 +129,12 @@ def _entity_keys(df, spec: EntitySpec) -> list[str]:
 
 
 def _watched_changes(spec: EntitySpec, moodle: Database, state: EntityStore, prefix: str):
-    """(ids, current snapshot): keys of watched Moodle rows whose value changed since last run."""
+    """(ids, current snapshot, whether a snapshot was stored before): keys of watched Moodle rows whose value
+    changed since last run."""
     current = {str(k): str(v) for k, v in moodle.query(moodle.sql("moodle", spec.watched.sql, prefix=prefix))}
     previous = state.watched()
     changed = sorted(int(k) for k, v in current.items() if previous.get(k) != v)
-    return changed, current
+    return changed, current, bool(previous)
 
 
 def _write_chunk(db: Database, state: EntityStore, events, states, bad_rows, run_id, progress, new_keys,
@@ -172,7 +173,7 @@ def _finish_run(db: Database, state: EntityStore, window: Window, run_id, watche
     if seeds_flips:
         state.set_meta(FLIPS_KEPT, b"1")
     if has_flips and window.mode not in ("backfill", "resync"):  # keys gone from Moodle leave their due flip
-        state.forget_due_flips(_now100(window.now))
+        state.forget_due_flips(window.now)
     if window.mode == "initial":
         state.clear_progress()
     result.seconds = round(time.monotonic() - started, 3)
@@ -440,9 +441,9 @@ def _changed_rows(spec: EntitySpec, moodle: Database, state: EntityStore, window
     fragments = {"prefix": prefix}
     params = {"since": window.since or 0, "until": window.until, "now": window.now,
               "include_empty": int(state_exists), "resume_after": resume_after}
-    watched_now, watched_ids = None, []
+    watched_now, watched_ids, had_snapshot = None, [], False
     if spec.watched:
-        watched_ids, watched_now = _watched_changes(spec, moodle, state, prefix)
+        watched_ids, watched_now, had_snapshot = _watched_changes(spec, moodle, state, prefix)
         if spec.watched.fragment:
             fragments[spec.watched.fragment] = moodle.sql("shared", "in_bound_list", column=spec.watched.column,
                                                           param="watched_ids")
@@ -452,12 +453,15 @@ def _changed_rows(spec: EntitySpec, moodle: Database, state: EntityStore, window
         changed = f"{spec.source_id[1]} > %(resume_after)s"
     elif found.covered:
         named = dict.fromkeys(found.keys)
-        if watched_ids and state.watched():  # no snapshot yet (the first run): nothing to compare with
+        if watched_ids and had_snapshot:  # no snapshot yet (the first run): nothing to compare with
             named.update(dict.fromkeys(_watched_keys(spec, moodle, prefix, watched_ids)))
-        if spec.flip_column:  # a backfill or resync: the flips of its own period (the others are the runs')
+        # flips fall on Moodle's 100 s grid (next_flip): "due by now" is due by Moodle's rounded now. A backfill
+        # or resync takes the flips of its own period (the others are the scheduled runs')
+        if spec.flip_column:
             ranged = window.mode in ("backfill", "resync")
-            named.update(dict.fromkeys(state.due_flips(min(_now100(window.now), window.until) if ranged
-                                                       else _now100(window.now), window.since if ranged else 0)))
+            due = state.due_flips(min(window.now, window.until), window.since) if ranged else \
+                state.due_flips(window.now)
+            named.update(dict.fromkeys(due))
         keys = [parts for parts in map(fastpath.parse_key, named) if parts]
         log.info("%s: %d keys to re-read, named by Moodle's log, grade history, watched rows and due flips "
                  "(no scan)", spec.name, len(keys))
@@ -492,10 +496,6 @@ def _watched_keys(spec: EntitySpec, moodle: Database, prefix: str, watched_ids: 
                         {"watched_ids": moodle.bind_list(watched_ids)})
     moodle.commit()
     return [":".join(str(int(v)) for v in row) for row in rows]
-
-
-def _now100(now: int) -> int:
-    return (now // 100) * 100
 
 
 def _chunks(spec: EntitySpec, moodle: Database, selects: list[tuple[str, dict]], chunk_rows: int, now: int,

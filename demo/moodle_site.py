@@ -38,6 +38,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from moodle_sync.capture.fastpath import log_enabled
 from moodle_sync.outbox.db import Database
 from moodle_sync.outbox.sql import load, split_statements, validate_prefix
 from moodle_sync.config import ConfigError
@@ -402,12 +403,6 @@ def _grade_events(history: Iterable[tuple], items: dict[int, dict], course_conte
                                other={"itemid": str(item["id"]), "overridden": overridden,
                                       "finalgrade": None if finalgrade is None else float(finalgrade)}))
     return rows
-
-
-def log_enabled(db: Database, prefix: str = "mdl_") -> bool:
-    """Whether Moodle writes its standard log here (tool_log | enabled_stores lists logstore_standard)."""
-    rows = db.query(db.sql("moodle", "log_enabled", prefix=prefix))
-    return bool(rows) and "logstore_standard" in str(rows[0][0]).split(",")
 
 
 def set_log_enabled(db: Database, prefix: str = "mdl_", enabled: bool = True) -> None:
@@ -1094,6 +1089,7 @@ def apply_changes(db: Database, prefix: str = "mdl_", *, now: int | None = None)
     change), a description of each change and the ids involved.
     """
     validate_prefix(prefix)
+    logged = log_enabled(db, prefix)  # read before writing: Moodle logs nothing with the store disabled
     now = int(time.time()) if now is None else int(now)
     p = prefix
     description: list[str] = []
@@ -1186,7 +1182,7 @@ def apply_changes(db: Database, prefix: str = "mdl_", *, now: int | None = None)
     ids.update(regraded_grade=(r_user, r_item), regraded_totals=totals, locked_grade=(l_user, l_item))
     for book, course in ((gb, r_course), (gb2, l_course)):
         log += _grade_events(book.history, book.items, {course: _context_of(db, p, CONTEXT_COURSE, course)})
-    if log_enabled(db, p):  # with the store disabled Moodle logs nothing
+    if logged:
         _write_log(db, p, log)
     db.commit()
     return {"user": 2, "enrolment": 1, "grade": len(changed), "description": description, "ids": ids, "now": now}
@@ -1212,6 +1208,7 @@ def apply_bulk_changes(db: Database, prefix: str = "mdl_", *, entity: str, count
     is the bench's setup, not what it measures.
     """
     validate_prefix(prefix)
+    logged = log_enabled(db, prefix)  # read before writing: Moodle logs nothing with the store disabled
     p, log, keys = prefix, [], []
     if entity == "user":
         rows = _spread(db.query(f"SELECT u.id, u.username, u.city, u.country, cx.id FROM {p}user u JOIN {p}context cx "
@@ -1262,7 +1259,7 @@ def apply_bulk_changes(db: Database, prefix: str = "mdl_", *, entity: str, count
         keys = [f"{u}:{i}" for u, i in changed]
     else:
         raise ValueError(f"entity {entity!r}: 'user', 'enrolment' or 'grade'")
-    if log_enabled(db, p):
+    if logged:
         _write_log(db, p, log)
     db.commit()
     return keys

@@ -9,6 +9,7 @@ import pytest
 
 from conftest import fresh_database, scratch_db
 from support.helpers import events, run_sync
+from moodle_sync.capture.fastpath import log_enabled
 
 
 @pytest.fixture(params=["mysql", "postgres"])
@@ -85,7 +86,7 @@ def test_the_demo_site_logs_what_seed_and_apply_changes_wrote_as_moodle_does(dia
     try:
         demo_moodle.create_schema(conn, "mdl_")
         seeded = demo_moodle.seed(conn, "mdl_", now=NOW)
-        assert demo_moodle.log_enabled(conn, "mdl_")
+        assert log_enabled(conn, "mdl_") is True
         assert conn.query("SELECT value FROM mdl_config_plugins WHERE plugin = 'logstore_standard' "
                           "AND name = 'jsonformat'") == [("1",)]
         created = _log(conn, "eventname = %s", (r"\core\event\user_created",))

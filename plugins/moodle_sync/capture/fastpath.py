@@ -72,7 +72,7 @@ def _is_database_error(exc: BaseException) -> bool:
     return type(exc).__module__.split(".")[0] in ("MySQLdb", "psycopg", "pymysql")
 
 
-def _log_enabled(moodle: Database, prefix: str) -> bool | None:
+def log_enabled(moodle: Database, prefix: str) -> bool | None:
     """Whether the standard log store is enabled (None: cannot tell, e.g. no config_plugins table)."""
     try:
         rows = moodle.query(moodle.sql("moodle", "log_enabled", prefix=prefix))
@@ -106,7 +106,7 @@ def read(spec: EntitySpec, moodle: Database, state: EntityStore, *, prefix: str,
     for source in spec.key_sources:
         if source.needs_log:
             if log_state is None:
-                log_state = _log_enabled(moodle, prefix)
+                log_state = log_enabled(moodle, prefix)
             if log_state is False:
                 log.info("%s: fast path '%s' skipped: Moodle's standard log store is not enabled; %s", spec.name,
                          source.name, _fallback(source))

@@ -27,6 +27,19 @@ STOP_GRACE_SECONDS = 6.0
 KILL_WAIT_SECONDS = 2.0
 
 
+
+def process_tree(procs) -> list[psutil.Process]:
+    """The processes and every process they started, those still there."""
+    found = []
+    for proc in procs:
+        try:
+            root = psutil.Process(proc.pid)
+            found += [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
 class Components:
     """The running components; ``stop()`` ends them and every process they started."""
 
@@ -47,15 +60,6 @@ class Components:
         """Components that ended by themselves, with their exit codes."""
         return {name: p.returncode for name, p in self.procs.items() if p.poll() is not None}
 
-    def _tree(self) -> list[psutil.Process]:
-        found = []
-        for proc in self.procs.values():
-            try:
-                root = psutil.Process(proc.pid)
-                found += [root, *root.children(recursive=True)]
-            except psutil.NoSuchProcess:
-                pass
-        return found
 
     def _signal_groups(self, sig: int) -> None:
         for proc in self.procs.values():
@@ -66,7 +70,7 @@ class Components:
 
     def stop(self) -> list[int]:
         """SIGTERM to every group, SIGKILL after the grace; returns the pids that were still there to kill."""
-        tree = self._tree()  # before they stop: a worker that left its group is still found
+        tree = process_tree(self.procs.values())  # before they stop: a worker that left its group is still found
         self._signal_groups(signal.SIGTERM)
         _, alive = psutil.wait_procs(tree, timeout=STOP_GRACE_SECONDS)
         if alive:

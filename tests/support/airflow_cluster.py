@@ -14,6 +14,8 @@ from pathlib import Path
 import psutil
 from cryptography.fernet import Fernet
 
+from demo.ui import process_tree
+
 ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW = Path(sys.executable).parent / "airflow"
 
@@ -22,18 +24,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _tree(procs) -> list[psutil.Process]:
-    """The processes and every process they started, those still there."""
-    found = []
-    for proc in procs:
-        try:
-            root = psutil.Process(proc.pid)
-            found += [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            pass
-    return found
 
 
 def _each(procs, act) -> None:
@@ -103,13 +93,13 @@ class Cluster:
 
     def kill_tree(self, name: str) -> None:
         """SIGKILL a component and every process it started (task processes have groups of their own)."""
-        tree = _tree([self.procs[name]])
+        tree = process_tree([self.procs[name]])
         _each(tree, psutil.Process.kill)
         psutil.wait_procs(tree, timeout=10)
         self.procs[name].wait(timeout=10)
 
     def stop(self) -> None:
-        tree = _tree(self.procs.values())
+        tree = process_tree(self.procs.values())
         _each(tree, psutil.Process.terminate)
         _, alive = psutil.wait_procs(tree, timeout=15)
         _each(alive, psutil.Process.kill)

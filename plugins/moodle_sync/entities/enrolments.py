@@ -6,12 +6,17 @@ from moodle_sync.config import ENROLMENTS_SCHEDULE
 from moodle_sync.entities.base import EntitySpec, KeySource, WatchedRows, as_int, log_other, same
 
 
+def moodle_now(now: int) -> int:
+    """"now" as get_enrolled_join() uses it: rounded down to 100 s (for its query cache)."""
+    return (now // 100) * 100
+
+
 def effective_enrolment_active(df, now: int):
     """Moodle's get_enrolled_join(onlyactive): row active, method enabled, started, not ended.
 
     Moodle rounds "now" to 100 s for query caching; so do we, to agree with what Moodle shows.
     """
-    now = (now // 100) * 100
+    now = moodle_now(now)
     return (
         (df["status"] == 0)
         & (df["instance_status"] == 0)
@@ -26,7 +31,7 @@ def next_flip(df, now: int):
     re-read; any other change of the row is logged, and re-reading it computes its flip again)."""
     import pandas as pd
 
-    now100 = (now // 100) * 100
+    now100 = moodle_now(now)
     start, end = df["timestart"].astype("Int64"), df["timeend"].astype("Int64")
     starts = ((start // 100) + 1) * 100  # active once now100 > timestart
     ends = -((-end) // 100) * 100  # inactive once now100 >= timeend
